@@ -1,0 +1,25 @@
+"""poe_engine: the toy world, experts, samplers, metrics and training, in pure torch.
+
+The engine never imports Qt; `poe_desktop` builds on it.
+"""
+
+from .experts import AxisFlowExpert, ColorReward, MonochromeColorExpert
+from .metrics import fidelity
+from .product import Composition
+from .samplers import SamplerError, SamplerSettings, StepRecord, ais, euler
+from .weights import WeightsError, load_axis_experts
+
+__all__ = [
+    "AxisFlowExpert",
+    "ColorReward",
+    "Composition",
+    "MonochromeColorExpert",
+    "SamplerError",
+    "SamplerSettings",
+    "StepRecord",
+    "WeightsError",
+    "ais",
+    "euler",
+    "fidelity",
+    "load_axis_experts",
+]

@@ -1,0 +1,205 @@
+"""The engine's command line: `poe-engine sample | evaluate | train`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from .experts import ColorReward, parse_color
+from .runs import build_composition, build_experts, parse_experts, resolve_device, run
+from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
+from .weights import DEFAULT_DIR, WeightsError
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class UsageError(Exception):
+    """Invalid arguments: reported as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _seeds(text: str) -> list[int]:
+    """'0-9' or '0,3,5' -> list of ints."""
+    try:
+        if "-" in text.strip("-"):
+            lo, hi = text.split("-", 1)
+            return list(range(int(lo), int(hi) + 1))
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: use 0-9 or 0,3,5") from None
+
+
+def _reward(text: str) -> str:
+    if text.lower() != "none":
+        try:
+            parse_color(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def add_sampler_options(p: argparse.ArgumentParser) -> None:
+    """The options of `poe-engine sample`, shared with other front ends."""
+    d = SamplerSettings()
+    p.add_argument("--sampler", choices=sorted(SAMPLERS), default="ais")
+    p.add_argument("--experts", default="x,y,z,color", help="comma list of x,y,z,color")
+    p.add_argument("--reward", type=_reward, default="red",
+                   help="red | green | blue | white | #RRGGBB | none")
+    p.add_argument("--strength", type=float, default=300.0, help="reward strength")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--particles", type=int, default=d.particles)
+    p.add_argument("--points", type=int, default=d.points)
+    p.add_argument("--steps", type=int, default=d.steps, help="denoising steps")
+    p.add_argument("--langevin", type=int, default=d.langevin_steps, help="Langevin steps/level")
+    p.add_argument("--kappa", type=float, default=d.kappa, help="Langevin step, x level noise^2")
+    p.add_argument("--ode-scale", type=float, default=d.ode_scale)
+    p.add_argument("--ess-threshold", type=float, default=d.ess_threshold)
+    p.add_argument("--resampling", choices=RESAMPLING, default=d.resampling)
+    p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
+
+
+def settings_from(args: argparse.Namespace) -> SamplerSettings:
+    return SamplerSettings(
+        particles=args.particles, points=args.points, steps=args.steps,
+        langevin_steps=args.langevin, kappa=args.kappa, ode_scale=args.ode_scale,
+        ess_threshold=args.ess_threshold, resampling=args.resampling, weighting=args.weighting,
+    )
+
+
+def reward_from(args: argparse.Namespace) -> ColorReward | None:
+    return None if args.reward.lower() == "none" else ColorReward(args.reward, args.strength)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    enabled = parse_experts(args.experts)
+    reward = reward_from(args)
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise UsageError(f"--out {out}: the output file must end in .npz")
+    device = resolve_device(args.device)
+    experts = build_experts(args.weights, device)
+    composition = build_composition(experts, enabled, reward)
+    meta = {
+        "sampler": args.sampler, "experts": list(enabled),
+        "reward": None if reward is None else reward.name,
+        "strength": args.strength, "seed": args.seed, "device": str(device),
+        **settings.to_dict(),
+    }
+    result = run(composition, settings, args.sampler, args.seed, device, meta)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.save_npz(out)
+    except OSError as err:
+        print(f"poe-engine sample: cannot write {out}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_FAILURE
+    fid = result.fidelity()
+    print(f"{args.sampler} | experts {','.join(enabled)} | reward {meta['reward']} | "
+          f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
+          f"{settings.steps} steps | {result.seconds:.1f} s on {device}")
+    print(fid.line())
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    device = resolve_device(args.device)
+    experts = build_experts(args.weights, device)
+    report = evaluate(experts, args.seeds, args.colors.split(","), device=device,
+                      progress=not args.quiet)
+    print(report.markdown())
+    print(f"mean wall time of one product run: {report.product.seconds:.1f} s on {device}")
+    failures = report.failures()
+    print("all bars hold" if not failures else "bars missed: " + "; ".join(failures))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    return 0 if not failures else EXIT_FAILURE
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+    from .training import TrainRecipe, train_axis_experts
+    from .weights import save_experts, update_manifest_metrics
+
+    recipe = TrainRecipe(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
+    device = resolve_device(args.device)
+    nets, final_loss, seconds = train_axis_experts(recipe, device, progress=not args.quiet)
+    try:
+        save_experts(args.out, nets, recipe.to_dict() | {"device": str(device),
+                     "seconds": round(seconds, 1)}, final_loss)
+    except OSError as err:
+        print(f"poe-engine train: cannot write to {args.out}: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"trained in {seconds:.0f} s on {device}; final loss "
+          + ", ".join(f"{a} {v:.4f}" for a, v in final_loss.items()))
+    if args.eval_seeds:
+        experts = build_experts(args.out, device)
+        report = evaluate(experts, args.eval_seeds, device=device, progress=not args.quiet)
+        update_manifest_metrics(args.out, report.as_dict())
+        print(report.markdown())
+    print(f"wrote {args.out}")
+    return 0
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="poe-engine", description="Product-of-Experts point-cloud sampler.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("sample", help="run a sampler and write an .npz trajectory")
+    add_sampler_options(p)
+    p.add_argument("--out", default="run.npz", help="output .npz (default run.npz)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("evaluate", help="run the fidelity table of the design notes")
+    p.add_argument("--seeds", type=_seeds, default=list(range(10)), help="e.g. 0-9 or 0,1")
+    p.add_argument("--colors", default="red,green,blue")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--weights", type=Path, default=DEFAULT_DIR)
+    p.add_argument("--json", help="also write the numbers to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train the three axis experts by flow matching")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=4096)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--out", type=Path, default=DEFAULT_DIR, help="folder for weights + manifest")
+    p.add_argument("--eval-seeds", type=_seeds, default=[0, 1],
+                   help="seeds of the fidelity check stored in the manifest ('' for none)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.simplefilter("default")
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"poe-engine: warning: {msg}\n"
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as err:  # invalid settings found after parsing
+        print(f"poe-engine: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (WeightsError, SamplerError) as err:
+        print(f"poe-engine: error: {err}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("poe-engine: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,183 @@
+"""Experts behind one small interface.
+
+A *generative* expert owns some channels of the cloud (x, y, z, r, g, b) and
+gives, on those channels only, a velocity (for the denoising ODE) and a score
+(for Langevin refinement) at level t. A *discriminative* expert gives a
+log-reward per particle; it has no gradient and acts only through importance
+weights and resampling.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from .flow import MIN_LEVEL, velocity_to_score
+from .world import NOISE, RGB, XYZ
+
+
+@runtime_checkable
+class GenerativeExpert(Protocol):
+    name: str
+    channels: tuple[int, ...]  # the cloud channels it moves
+    noise_std: float  # std of its channels under the noise prior; sets the Langevin step
+    bounds: tuple[float, float] | None  # support of its channels, if bounded
+
+    def velocity(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
+        """(..., N, 6) -> (..., N, len(channels))."""
+        ...
+
+    def score(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
+        """(..., N, 6) -> (..., N, len(channels))."""
+        ...
+
+
+# --------------------------------------------------------------------------- axis experts
+
+AXES = ("x", "y", "z")
+TIME_FREQUENCIES = 8
+
+
+def time_features(t: torch.Tensor) -> torch.Tensor:
+    """t in [0, 1], shape (B, 1) -> (B, 1 + 2F): t and sin/cos at F harmonics."""
+    k = torch.arange(1, TIME_FREQUENCIES + 1, device=t.device, dtype=t.dtype)
+    angle = math.pi * t * k
+    return torch.cat([t, torch.sin(angle), torch.cos(angle)], dim=-1)
+
+
+class AxisFlowNet(nn.Module):
+    """Velocity of one axis from a point's xyz and the time: an MLP of 3 hidden layers."""
+
+    def __init__(self, hidden: int = 256, depth: int = 3) -> None:
+        super().__init__()
+        width_in = 3 + 1 + 2 * TIME_FREQUENCIES
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(width_in if i == 0 else hidden, hidden), nn.SiLU()]
+        layers.append(nn.Linear(hidden, 1))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, xyz: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """xyz (B, 3), t (B, 1) -> velocity (B, 1)."""
+        centred = (xyz - NOISE.position_mean) / NOISE.position_std
+        return self.mlp(torch.cat([centred, time_features(t)], dim=-1))
+
+
+class AxisFlowExpert(nn.Module):
+    """A trained flow model that sees a point's xyz and moves only its own axis."""
+
+    noise_std = NOISE.position_std
+    bounds = None
+
+    def __init__(self, axis: str, net: AxisFlowNet | None = None) -> None:
+        super().__init__()
+        self.name = axis
+        self.axis = AXES.index(axis)
+        self.channels = (self.axis,)
+        self.net = net if net is not None else AxisFlowNet()
+
+    @torch.inference_mode()
+    def velocity(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
+        xyz = cloud[..., XYZ].reshape(-1, 3)
+        tt = torch.full((xyz.shape[0], 1), float(t), device=xyz.device, dtype=xyz.dtype)
+        return self.net(xyz, tt).reshape(*cloud.shape[:-1], 1)
+
+    def score(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
+        v = self.velocity(cloud, t)
+        own = cloud[..., self.axis : self.axis + 1]
+        return velocity_to_score(v, own, t, NOISE.position_mean, NOISE.position_std)
+
+
+# --------------------------------------------------------------------------- colour expert
+
+
+class MonochromeColorExpert:
+    """Analytic colour expert: pulls every point's colour toward the cloud's mean colour.
+
+    Its model of the data: all points share one colour c_bar, and level t adds
+    per-point deviations of std t * sigma. The flow v = (c - c_bar) / t shrinks
+    deviations in proportion to t (an Euler step from t to s multiplies them by
+    exactly s / t) and leaves the mean colour where it is; the score is
+    -(c - c_bar) / (t sigma)^2. Colours live in [0, 1], its bounded support.
+    """
+
+    name = "color"
+    channels = (3, 4, 5)
+    noise_std = NOISE.color_jitter
+    bounds = (0.0, 1.0)
+
+    def _deviation(self, cloud: torch.Tensor) -> torch.Tensor:
+        rgb = cloud[..., RGB]
+        return rgb - rgb.mean(dim=-2, keepdim=True)
+
+    def velocity(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
+        return self._deviation(cloud) / max(t, MIN_LEVEL)
+
+    def score(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
+        level_std = max(t, MIN_LEVEL) * self.noise_std
+        return -self._deviation(cloud) / (level_std * level_std)
+
+
+# --------------------------------------------------------------------------- rewards
+
+NAMED_COLORS = {
+    "red": (1.0, 0.0, 0.0),
+    "green": (0.0, 1.0, 0.0),
+    "blue": (0.0, 0.0, 1.0),
+    "white": (1.0, 1.0, 1.0),
+}
+DEFAULT_STRENGTH = 300.0
+
+
+class ColorReward:
+    """Log-reward of a cloud's mean colour m, times `strength`.
+
+    - red, green, blue: the chosen channel minus the mean of the other two,
+    - white: mean brightness (m_r + m_g + m_b) / 3,
+    - any other RGB target: minus the Euclidean distance from m to the target.
+    """
+
+    def __init__(self, color: str | tuple[float, float, float], strength: float = DEFAULT_STRENGTH):
+        self.name, self.target = parse_color(color)
+        if not math.isfinite(strength) or strength < 0:
+            raise ValueError(f"reward strength must be a finite number >= 0, got {strength}")
+        self.strength = float(strength)
+
+    def score_mean_color(self, mean_rgb: torch.Tensor) -> torch.Tensor:
+        if self.name in ("red", "green", "blue"):
+            c = ("red", "green", "blue").index(self.name)
+            others = [i for i in range(3) if i != c]
+            return mean_rgb[..., c] - 0.5 * mean_rgb[..., others].sum(dim=-1)
+        if self.name == "white":
+            return mean_rgb.mean(dim=-1)
+        target = torch.tensor(self.target, device=mean_rgb.device, dtype=mean_rgb.dtype)
+        return -torch.linalg.vector_norm(mean_rgb - target, dim=-1)
+
+    def log_reward(self, clouds: torch.Tensor) -> torch.Tensor:
+        """(L, N, 6) -> (L,)."""
+        return self.strength * self.score_mean_color(clouds[..., RGB].mean(dim=-2))
+
+    def __repr__(self) -> str:
+        return f"ColorReward({self.name!r}, strength={self.strength:g})"
+
+
+def parse_color(color: str | tuple[float, float, float]) -> tuple[str, tuple[float, float, float]]:
+    """'red' | 'green' | 'blue' | 'white' | '#RRGGBB' | (r, g, b) in [0, 1] -> (name, rgb)."""
+    if isinstance(color, str):
+        key = color.strip().lower()
+        if key in NAMED_COLORS:
+            return key, NAMED_COLORS[key]
+        hexdigits = key.removeprefix("#")
+        if len(hexdigits) == 6 and all(ch in "0123456789abcdef" for ch in hexdigits):
+            rgb = tuple(int(hexdigits[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+            return "#" + hexdigits, rgb  # type: ignore[return-value]
+        raise ValueError(
+            f"unknown colour {color!r}: use red, green, blue, white or #RRGGBB"
+        )
+    rgb = tuple(float(c) for c in color)
+    if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):
+        raise ValueError(f"an RGB target needs 3 values in [0, 1], got {color!r}")
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgb), rgb  # type: ignore[return-value]

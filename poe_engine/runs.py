@@ -1,0 +1,116 @@
+"""Whole runs: build a composition from names, run a sampler to the end, collect
+what it streamed. Shared by the command line, the evaluation table and tests."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .experts import AXES, ColorReward, GenerativeExpert, MonochromeColorExpert
+from .metrics import Fidelity, fidelity
+from .product import Composition
+from .samplers import SAMPLERS, SamplerSettings, StepRecord
+from .weights import load_axis_experts
+
+EXPERT_NAMES = (*AXES, "color")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' | 'cpu' | 'cuda' -> a device that exists; cuda without CUDA warns and falls back."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    if name == "cpu":
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if name == "cuda":
+        warnings.warn("CUDA is not available; running on the CPU", RuntimeWarning, stacklevel=2)
+    return torch.device("cpu")
+
+
+def parse_experts(spec: str | Iterable[str]) -> tuple[str, ...]:
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in EXPERT_NAMES]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown expert(s) {', '.join(unknown) or '(none given)'}: "
+            f"choose from {','.join(EXPERT_NAMES)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def build_experts(
+    weights_dir: str | Path | None, device: torch.device
+) -> dict[str, GenerativeExpert]:
+    experts: dict[str, GenerativeExpert] = dict(load_axis_experts(weights_dir, device))
+    experts["color"] = MonochromeColorExpert()
+    return experts
+
+
+def build_composition(
+    experts: dict[str, GenerativeExpert],
+    enabled: Iterable[str],
+    reward: ColorReward | None,
+) -> Composition:
+    """Every expert is in the composition; those not in `enabled` start switched off."""
+    composition = Composition.of(experts.values(), reward)
+    on = set(enabled)
+    for name in experts:
+        composition.set_enabled(name, name in on)
+    return composition
+
+
+@dataclass
+class RunResult:
+    records: list[StepRecord]
+    seconds: float
+    settings: SamplerSettings
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> torch.Tensor:
+        return self.records[-1].best
+
+    def fidelity(self) -> Fidelity:
+        return fidelity(self.final)
+
+    def save_npz(self, path: str | Path) -> Path:
+        """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), meta (JSON)."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            raise ValueError(f"{path}: the output file must end in .npz")
+        trajectory = torch.stack([r.best for r in self.records]).cpu().numpy()
+        np.savez_compressed(
+            path,
+            trajectory=trajectory.astype(np.float32),
+            final=trajectory[-1].astype(np.float32),
+            log_weights=torch.stack([r.log_weights for r in self.records]).cpu().numpy(),
+            ess=np.array([r.ess for r in self.records], dtype=np.float64),
+            resampled=np.array([r.resampled for r in self.records], dtype=bool),
+            t=np.array([r.t for r in self.records], dtype=np.float64),
+            meta=np.array(json.dumps(self.meta)),
+        )
+        return path
+
+
+def run(
+    composition: Composition,
+    settings: SamplerSettings,
+    sampler: str = "ais",
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+    meta: dict | None = None,
+) -> RunResult:
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    start = time.perf_counter()
+    records = list(SAMPLERS[sampler](composition, settings, seed=seed, device=device))
+    return RunResult(records, time.perf_counter() - start, settings, meta or {})

@@ -1,0 +1,259 @@
+"""Samplers as streaming iterators: each denoising step yields a `StepRecord`.
+
+The same iterator serves the GUI, the command line, recordings and tests. Each
+step reads the composition afresh (`Composition.snapshot`), so experts, weights
+and the reward can change mid-run.
+
+- `euler`: the denoising ODE alone, from t = 1 to t = 0.
+- `ais`: annealed importance sampling (the paper's sampler): at every level an
+  Euler step of the product's ODE, then Langevin refinement at the level the
+  particles have reached, then importance weights from the reward and
+  resampling when the effective sample size drops under a threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+
+import torch
+
+from .flow import time_grid
+from .product import Composition, Snapshot
+from .world import DEFAULT_POINTS, NOISE, make_generator
+
+RESAMPLING = ("systematic", "multinomial")
+WEIGHTING = ("incremental", "potential")
+
+
+class SamplerError(RuntimeError):
+    """A run that cannot go on (for instance, non-finite values)."""
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    particles: int = 8
+    points: int = DEFAULT_POINTS
+    steps: int = 128
+    langevin_steps: int = 3
+    kappa: float = 0.05
+    ode_scale: float = 1.0
+    ess_threshold: float = 0.5  # resample when ESS < threshold * particles
+    resampling: str = "systematic"
+    weighting: str = "incremental"
+    keep_particles: bool = False  # put every particle into each record
+
+    # Allowed ranges: (low, high), inclusive.
+    LIMITS = {
+        "particles": (1, 64),
+        "points": (16, 4096),
+        "steps": (1, 512),
+        "langevin_steps": (0, 10),
+        "kappa": (0.0, 0.5),
+        "ode_scale": (0.0, 2.0),
+        "ess_threshold": (0.0, 1.0),
+    }
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in self.LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(low, int) and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+            if not (isinstance(value, int | float) and math.isfinite(value)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+        if self.resampling not in RESAMPLING:
+            raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}")
+        if self.weighting not in WEIGHTING:
+            raise ValueError(f"weighting must be one of {', '.join(WEIGHTING)}")
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class StepRecord:
+    index: int  # 0-based denoising step
+    steps: int
+    t: float  # the level the particles reached
+    best: torch.Tensor  # (N, 6), the particle of highest log-weight, on the sampler's device
+    best_index: int
+    log_weights: torch.Tensor  # (L,), before any resampling at this step
+    ess: float
+    resampled: bool
+    experts: tuple[str, ...]  # experts in play at this step
+    reward: str | None  # reward in play at this step
+    particles: torch.Tensor | None = None  # (L, N, 6) when settings.keep_particles
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for key in ("best", "log_weights", "particles"):
+            d.pop(key)
+        return d
+
+
+# --------------------------------------------------------------------------- moves
+
+
+def ode_step(product: Snapshot, x: torch.Tensor, t: float, t_next: float, scale: float):
+    """One Euler step of the product's denoising ODE from level t to t_next."""
+    return x + (scale * (t_next - t)) * product.velocity(x, t)
+
+
+def langevin_step(
+    product: Snapshot, x: torch.Tensor, t: float, kappa: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Unadjusted Langevin at level t: x + h * score + sqrt(2 h) * noise, per channel.
+
+    Channels of bounded experts (colours) are reflected back into their support,
+    a valid move for a target that is zero outside it.
+    """
+    score, step = product.score_and_step(x, t, kappa)
+    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    x = x + step * score + torch.sqrt(2.0 * step) * noise
+    for channel, low, high in product.bounds():
+        x[..., channel] = reflect(x[..., channel], low, high)
+    return x
+
+
+def reflect(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Fold values back into [low, high] as a mirror would."""
+    width = high - low
+    u = torch.remainder(v - low, 2.0 * width)
+    return low + torch.where(u > width, 2.0 * width - u, u)
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def effective_sample_size(log_weights: torch.Tensor) -> float:
+    w = torch.softmax(log_weights.double(), dim=0)
+    return float(1.0 / (w * w).sum())
+
+
+def resample(log_weights: torch.Tensor, scheme: str, generator: torch.Generator) -> torch.Tensor:
+    """Ancestor indices, drawn in proportion to the weights."""
+    n = log_weights.shape[0]
+    w = torch.softmax(log_weights.double(), dim=0)
+    if scheme == "multinomial":
+        return torch.multinomial(w, n, replacement=True, generator=generator)
+    # systematic: one uniform offset, n evenly spaced pointers into the weights' CDF
+    u = torch.rand((), generator=generator, device=w.device, dtype=w.dtype)
+    pointers = (u + torch.arange(n, device=w.device, dtype=w.dtype)) / n
+    idx = torch.searchsorted(torch.cumsum(w, dim=0), pointers)
+    return idx.clamp_max(n - 1)
+
+
+def _record(
+    k: int, steps: int, t: float, x: torch.Tensor, log_w: torch.Tensor,
+    resampled: bool, product: Snapshot, keep: bool,
+) -> StepRecord:
+    best = int(torch.argmax(log_w))
+    return StepRecord(
+        index=k,
+        steps=steps,
+        t=t,
+        best=x[best].clone(),
+        best_index=best,
+        log_weights=log_w.clone(),
+        ess=effective_sample_size(log_w),
+        resampled=resampled,
+        experts=product.names,
+        reward=None if product.reward is None else product.reward.name,
+        particles=x.clone() if keep else None,
+    )
+
+
+def _check_finite(x: torch.Tensor, k: int, t: float) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise SamplerError(f"the sampler produced non-finite values at step {k + 1} (t = {t:.4f})")
+
+
+# --------------------------------------------------------------------------- samplers
+
+
+def euler(
+    composition: Composition,
+    settings: SamplerSettings,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> Iterator[StepRecord]:
+    """Plain Euler integration of the product's ODE, every particle independent.
+
+    If a reward is on, the log-weights are its value per particle (best-of-L
+    selection, no resampling); otherwise they are zero and particle 0 is shown.
+    """
+    generator = make_generator(seed, device)
+    x = NOISE.sample(settings.particles, settings.points, generator, device)
+    grid = time_grid(settings.steps)
+    for k in range(settings.steps):
+        product = composition.snapshot()
+        x = ode_step(product, x, grid[k], grid[k + 1], settings.ode_scale)
+        _check_finite(x, k, grid[k + 1])
+        reward = product.log_reward(x)
+        log_w = reward if reward is not None else torch.zeros(settings.particles, device=x.device)
+        yield _record(k, settings.steps, grid[k + 1], x, log_w, False, product,
+                      settings.keep_particles)
+
+
+def ais(
+    composition: Composition,
+    settings: SamplerSettings,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> Iterator[StepRecord]:
+    """Annealed importance sampling over a product of experts.
+
+    Target of the weights. Let q_k be the distribution the moves carry the
+    particles to at level t_k (the ODE transports the generative product's
+    marginals; Langevin at t_k leaves them approximately invariant) and R the
+    log-reward. With `weighting="incremental"` (the paper's SMC weighting) a
+    particle's log-weight grows at each step by R_k(x_k) - A, where R_k is the
+    reward in play at step k (zero when off) and A the potential already applied
+    to the particle's ancestry (zero at the start). The increments telescope, so
+    the weighted particles at level t_k target
+        pi_k(x)  proportional to  q_k(x) * exp(R_k(x)),
+    and the final ones the reward-tilted product q_0(x) exp(R(x)). A reward
+    switched or recoloured mid-run is thus reweighted to at once. With
+    `weighting="potential"` (the reference implementation) the log-weight is
+    R(x) itself at every step; each resampling then applies the tilt again, so
+    the effective target is sharper than exp(R) by an unknown power.
+    After a resampling all log-weights restart at zero.
+    """
+    generator = make_generator(seed, device)
+    x = NOISE.sample(settings.particles, settings.points, generator, device)
+    grid = time_grid(settings.steps)
+    log_w = torch.zeros(settings.particles, device=x.device)
+    applied = torch.zeros_like(log_w)  # potential already folded into the weights
+    for k in range(settings.steps):
+        product = composition.snapshot()
+        t_next = grid[k + 1]
+
+        x = ode_step(product, x, grid[k], t_next, settings.ode_scale)
+        if t_next > 0:  # the data level has no score to refine with
+            for _ in range(settings.langevin_steps):
+                x = langevin_step(product, x, t_next, settings.kappa, generator)
+        _check_finite(x, k, t_next)
+
+        potential = product.log_reward(x)
+        if potential is None:
+            potential = torch.zeros_like(log_w)
+        if settings.weighting == "incremental":
+            log_w = log_w + (potential - applied)
+            applied = potential
+        else:
+            log_w = potential
+        ess = effective_sample_size(log_w)
+        resampling = ess < settings.ess_threshold * settings.particles
+        record = _record(k, settings.steps, t_next, x, log_w, resampling, product,
+                         settings.keep_particles)
+        if resampling:
+            ancestors = resample(log_w, settings.resampling, generator)
+            x, applied = x[ancestors], applied[ancestors]
+            log_w = torch.zeros_like(log_w)
+        yield record
+
+
+SAMPLERS = {"ais": ais, "euler": euler}

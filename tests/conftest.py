@@ -1,0 +1,37 @@
+"""Shared pytest configuration."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+# --- GUI tests: require a real display with OpenGL ----------------------------------------
+# Tests marked ``gui`` must FAIL (never skip) without a usable display, so a broken CI
+# stack cannot hide behind skips. Without this check Qt would abort the whole process when
+# pytest-qt creates the QApplication.
+
+
+def _gui_unavailable_reason() -> str | None:
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0]
+    if platform in ("offscreen", "minimal"):
+        return f"QT_QPA_PLATFORM={platform} cannot create an OpenGL context"
+    if sys.platform in ("win32", "darwin"):
+        return None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "DISPLAY and WAYLAND_DISPLAY are unset"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("gui") is None:
+        return
+    reason = _gui_unavailable_reason()
+    if reason is not None:
+        pytest.fail(
+            f"GUI test needs a display with OpenGL, but {reason}. Run the suite under "
+            "xvfb-run -a -s '-screen 0 1280x1024x24' (bash scripts/test does this).",
+            pytrace=False,
+        )
