@@ -21,14 +21,20 @@ SCREENSHOT_DELAY_MS = 500
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="poe-desktop", description="Desktop viewer for the PoE point-cloud sampler."
+        prog="poe-desktop", description="Watch and steer a Product-of-Experts sampler."
     )
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="folder of expert weights (default: the shipped ones)")
+    parser.add_argument("--autorun", action="store_true", help="start a run at launch")
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
         type=Path,
-        help="show the window, save a screenshot of it to PATH after rendering, and exit",
+        help="save a screenshot of the window to PATH, then exit (with --autorun: once the "
+        "run reaches --screenshot-step, or ends)",
     )
+    parser.add_argument("--screenshot-step", type=int, default=None, metavar="K",
+                        help="with --autorun --screenshot: the step to capture (1-based)")
     return parser.parse_args(argv)
 
 
@@ -92,29 +98,41 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     app = pg.mkQApp("PoE Desktop")
-    window = MainWindow()
+    window = MainWindow(args.weights)
     window.show()
+    if args.autorun:
+        QTimer.singleShot(0, window.run)
+    if args.screenshot is None:
+        return int(app.exec())
 
-    if args.screenshot is not None:
-        target: Path = args.screenshot
-        result: list[int] = [1]
+    result = [1]
+    captured = []
 
-        def capture() -> None:
-            image = grab_window(window)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if image.save(str(target)):
-                print(target)
-                result[0] = 0
-            else:
-                print(f"poe-desktop: could not write screenshot to {target}", file=sys.stderr)
-            window.close()
-            app.quit()
+    def capture() -> None:
+        if captured:
+            return
+        captured.append(True)
+        if window.save_screenshot(args.screenshot):
+            print(args.screenshot)
+            result[0] = 0
+        else:
+            print(f"poe-desktop: could not write {args.screenshot}", file=sys.stderr)
+        window.close()
+        app.quit()
 
+    if args.autorun:
+        def on_step(index: int) -> None:  # pause mid-run at the chosen step, then capture
+            reached = args.screenshot_step is not None and index + 1 >= args.screenshot_step
+            if reached and window.worker is not None and not window.worker.paused:
+                window.toggle_pause()
+                QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+
+        window.stepArrived.connect(on_step)
+        window.runFinished.connect(lambda _: QTimer.singleShot(SCREENSHOT_DELAY_MS, capture))
+    else:
         QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
-        app.exec()
-        return result[0]
-
-    return int(app.exec())
+    app.exec()
+    return result[0]
 
 
 if __name__ == "__main__":

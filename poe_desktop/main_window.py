@@ -1,84 +1,489 @@
-"""Main window: a dark OpenGL 3-D view with a unit-cube frame and a point cloud."""
+"""The main window: the 3-D view in the centre, docked panels around it, a toolbar
+that drives runs, a timeline of every step, and a status bar.
+
+Threading: a `SamplerWorker` on a QThread streams `Frame`s; this window only
+stores and draws them. Drawing is paced by a timer: if frames arrive faster
+than they can be drawn, the newest is shown and stale ones are skipped (the
+timeline still keeps every step).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import numpy as np
-import pyqtgraph.opengl as gl
-from numpy.typing import ArrayLike, NDArray
-from pyqtgraph import Vector
-from PySide6.QtWidgets import QMainWindow, QWidget
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSlider,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
-BACKGROUND_RGB = (20, 20, 24)
-CUBE_COLOR = (0.55, 0.55, 0.62, 0.35)
-CUBE_CENTER = (0.5, 0.5, 0.5)
-# Horizontal FOV is pyqtgraph's default of 60 deg; the cube's bounding sphere has radius
-# sqrt(3)/2 ~ 0.87, which needs a distance of ~1.73 to fit; leave a margin around it.
-CAMERA_DISTANCE = 2.6
-DEFAULT_POINT_SIZE = 4.0
+from poe_engine.experts import ColorReward, GenerativeExpert
+from poe_engine.product import Composition
+from poe_engine.runs import build_composition, build_experts, resolve_device
+from poe_engine.weights import WeightsError
+
+from .panels import ExpertsPanel, RewardPanel, SamplerPanel, StatsPanel
+from .view3d import CloudView
+from .worker import Frame, RunConfig, SamplerWorker
+
+DRAW_INTERVAL_MS = 30
+SETTINGS_ENV = "POE_DESKTOP_SETTINGS"  # an .ini path; the platform's store otherwise
+ABOUT = """<h3>PoE Desktop</h3>
+<p>Three small flow models each move one axis of a point cloud; an analytic expert only
+knows that a cloud should be one colour; a reward prefers the colour you pick. Alone,
+each expert fails: an axis expert leaves "Saturn rings" of points off the sphere. Their
+<i>product</i> is sharper than any of them and holds the sphere in the chosen colour.</p>
+<p>The product is sampled with annealed importance sampling: at every noise level an
+Euler step of the experts' combined flow, Langevin refinement with their summed scores,
+then importance weights from the reward and resampling when the effective sample size
+drops. The view shows the best particle of every step.</p>
+<p><small>Y. Zhang, C. Murtuza-Lanier, Z. Li, Y. Du, J. Wu. <i>Product of Experts for
+Visual Generation</i>. arXiv:2506.08894, 2025.</small></p>"""
 
 
-def unit_cube_edges() -> NDArray[np.float32]:
-    """The 12 edges of the cube [0, 1]^3 as 24 endpoints, one pair per edge (``mode='lines'``)."""
-    corners = np.array(
-        [[x, y, z] for x in (0.0, 1.0) for y in (0.0, 1.0) for z in (0.0, 1.0)],
-        dtype=np.float32,
-    )
-    segments = [
-        (corners[i], corners[j])
-        for i in range(8)
-        for j in range(i + 1, 8)
-        if np.count_nonzero(corners[i] != corners[j]) == 1
-    ]
-    return np.asarray(segments, dtype=np.float32).reshape(-1, 3)
+def open_settings() -> QSettings:
+    path = os.environ.get(SETTINGS_ENV)
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings("poe-desktop", "poe-desktop")
 
 
 class MainWindow(QMainWindow):
-    """Top-level window. ``view3d`` shows the cube frame and ``scatter`` the current cloud."""
+    runFinished = Signal(str)  # "completed" | "stopped" | "failed"
+    stepArrived = Signal(int)  # index of a step that just reached the timeline
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, weights_dir: str | Path | None = None) -> None:
+        super().__init__()
         self.setWindowTitle("PoE Desktop")
-        self.resize(1000, 760)
+        self.resize(1280, 820)
+        self.weights_dir = weights_dir
+        self.frames: list[Frame] = []
+        self._experts: dict[str, dict[str, GenerativeExpert]] = {}  # per device
+        self._thread: QThread | None = None
+        self.worker: SamplerWorker | None = None
+        self.composition: Composition | None = None
+        self.device = "cpu"
+        self._shown = -1  # index of the frame on screen
+        self._follow = True  # the view follows the newest frame
+        self._dirty = False
+        self.error_dialog: QMessageBox | None = None
 
-        self.view3d = gl.GLViewWidget()
-        self.view3d.setObjectName("view3d")
-        self.view3d.setBackgroundColor(BACKGROUND_RGB)
-        self.view3d.setCameraPosition(
-            pos=Vector(*CUBE_CENTER), distance=CAMERA_DISTANCE, elevation=22, azimuth=40
-        )
-        self.setCentralWidget(self.view3d)
+        self._build_view()
+        self._build_panels()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._build_menus()
+        self._connect_steering()
+        self._draw_timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self._draw_pending)
+        self._draw_timer.start()
+        self._restore_settings()
+        self._update_controls()
 
-        # 'additive' draws without depth test or depth writes, so the faint frame never
-        # hides points behind an edge.
-        self.cube = gl.GLLinePlotItem(
-            pos=unit_cube_edges(),
-            mode="lines",
-            color=CUBE_COLOR,
-            width=1.0,
-            antialias=True,
-            glOptions="additive",
-        )
-        self.view3d.addItem(self.cube)
+    # ------------------------------------------------------------------ construction
+    def _build_view(self) -> None:
+        self.view3d = CloudView()
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setObjectName("timelineSlider")
+        self.timeline.setRange(0, 0)
+        self.timeline.setEnabled(False)
+        self.timeline.valueChanged.connect(self._on_timeline)
+        self.timeline_label = QLabel("no run yet")
+        self.timeline_label.setMinimumWidth(150)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("timeline"))
+        bar.addWidget(self.timeline, 1)
+        bar.addWidget(self.timeline_label)
+        centre = QWidget()
+        layout = QVBoxLayout(centre)
+        layout.setContentsMargins(0, 0, 0, 4)
+        layout.addWidget(self.view3d, 1)
+        layout.addLayout(bar)
+        self.setCentralWidget(centre)
 
-        # 'translucent' blends with standard alpha, so an opaque point shows its own colour;
-        # the default 'additive' would brighten overlapping points towards white.
-        # No positions yet: the item paints nothing until show_cloud() or setData(pos=...).
-        self.scatter = gl.GLScatterPlotItem(
-            color=(1.0, 1.0, 1.0, 1.0),
-            size=DEFAULT_POINT_SIZE,
-            pxMode=True,
-            glOptions="translucent",
-        )
-        self.view3d.addItem(self.scatter)
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
+    def _build_panels(self) -> None:
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.experts_panel = ExpertsPanel()
+        self.reward_panel = RewardPanel()
+        self.sampler_panel = SamplerPanel()
+        self.stats_panel = StatsPanel()
+        self.docks = [
+            self._dock("Experts", "expertsDock", self.experts_panel, left),
+            self._dock("Reward colour", "rewardDock", self.reward_panel, left),
+            self._dock("Sampler", "samplerDock", self.sampler_panel, left),
+            self._dock("Run statistics", "statsDock", self.stats_panel, right),
+        ]
+        # the view gets most of the width; saved layouts override this
+        self.resizeDocks([self.docks[0], self.docks[3]], [260, 330], Qt.Orientation.Horizontal)
+
+    def _action(self, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if name:
+            action.setObjectName(name)
+        return action
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Run", self)
+        bar.setObjectName("runToolbar")
+        self.addToolBar(bar)
+        self.run_action = self._action("Run", self.run, "F5")
+        self.pause_action = self._action("Pause", self.toggle_pause, Qt.Key.Key_Space)
+        self.pause_action.setCheckable(True)
+        self.stop_action = self._action("Stop", self.stop)
+        self.step_action = self._action("Step", self.step, "F10")
+        self.reset_action = self._action("Reset", self.reset)
+        for action, name in [(self.run_action, "runButton"), (self.pause_action, "pauseButton"),
+                             (self.stop_action, "stopButton"), (self.step_action, "stepButton"),
+                             (self.reset_action, "resetButton")]:
+            bar.addAction(action)
+            bar.widgetForAction(action).setObjectName(name)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" point size "))
+        self.point_size = QDoubleSpinBox()
+        self.point_size.setObjectName("pointSizeSpin")
+        self.point_size.setRange(1.0, 30.0)
+        self.point_size.setValue(self.view3d.point_size)
+        self.point_size.valueChanged.connect(self.view3d.set_point_size)
+        bar.addWidget(self.point_size)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.step_label, self.t_label = QLabel("step –"), QLabel("t –")
+        self.rate_label, self.device_label = QLabel("– steps/s"), QLabel("device –")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("runProgress")
+        self.progress.setMaximumWidth(180)
+        for widget in (self.step_label, self.t_label, self.rate_label, self.device_label,
+                       self.progress):
+            status.addPermanentWidget(widget)
+        status.showMessage("Ready")
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self._action("Save screenshot…", self.save_screenshot_dialog,
+                                         QKeySequence.StandardKey.Save))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        view = self.menuBar().addMenu("&View")
+        for dock in self.docks:
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        self.trails_action = self._toggle(view, "Trails", False, self._set_trails)
+        self.cube_action = self._toggle(view, "Reference cube", True, self.view3d.cube.setVisible)
+        self.sphere_action = self._toggle(view, "Reference sphere", True,
+                                          self.view3d.sphere.setVisible)
+        view.addAction(self._action("Reset camera", self.view3d.reset_camera, "Home"))
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._action("About", self.show_about))
+
+    def _toggle(self, menu, text: str, on: bool, slot) -> QAction:
+        action = QAction(text, self, checkable=True, checked=on)
+        action.toggled.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _connect_steering(self) -> None:
+        ep, rp = self.experts_panel, self.reward_panel
+        ep.expertToggled.connect(lambda n, on: self._steer(
+            lambda c: c.set_enabled(n, on), f"{n} {'on' if on else 'off'}"))
+        ep.weightChanged.connect(lambda n, w: self._steer(
+            lambda c: c.set_weight(n, w), f"{n} ×{w:g}"))
+        ep.rewardToggled.connect(lambda on: self._steer(
+            lambda c: c.set_reward_enabled(on), f"reward {'on' if on else 'off'}"))
+        rp.colorChanged.connect(lambda _: self._steer(
+            lambda c: c.set_reward(self._reward()), f"→ {rp.color}"))
+        rp.strengthChanged.connect(lambda s: self._steer(
+            lambda c: c.set_reward(self._reward()), f"strength {s:g}"))
+
+    # ------------------------------------------------------------------ runs
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def _reward(self) -> ColorReward:
+        return ColorReward(self.reward_panel.color, self.reward_panel.strength.value())
+
+    def _experts_on(self, device: str) -> dict[str, GenerativeExpert]:
+        if device not in self._experts:
+            self._experts[device] = build_experts(self.weights_dir, device)
+        return self._experts[device]
+
+    def run(self, start_paused: bool = False) -> bool:
+        """Start a run with the panels' settings (or resume a paused one)."""
+        if self.running:
+            if self.worker is not None and self.worker.paused:
+                self.toggle_pause()
+            return True
+        try:
+            settings = self.sampler_panel.settings()
+            self.device = str(resolve_device(self.sampler_panel.device.currentText()))
+            experts = self._experts_on(self.device)
+        except (ValueError, WeightsError, RuntimeError) as err:
+            self._report_error("Cannot start the run", str(err))
+            return False
+        self.composition = build_composition(experts, self.experts_panel.enabled_experts(),
+                                             self._reward())
+        self.composition.set_reward_enabled(self.experts_panel.reward.isChecked())
+        for name, spin in self.experts_panel.weights.items():
+            self.composition.set_weight(name, spin.value())
+        config = RunConfig(settings, self.sampler_panel.sampler_name(),
+                           self.sampler_panel.seed.value(), self.device)
+        self._clear_run()
+        self.worker = SamplerWorker(self.composition, config)
+        self._thread = QThread(self)
+        self.worker.moveToThread(self._thread)
+        self._thread.started.connect(self.worker.run)
+        self.worker.frameReady.connect(self._on_frame)
+        self.worker.finished.connect(self._on_worker_finished)
+        self.worker.failed.connect(self._on_worker_failed)
+        if start_paused:
+            self.worker.pause()
+        self.pause_action.setChecked(start_paused)
+        self._thread.start()
+        self.device_label.setText(f"device {self.device}")
+        self.statusBar().showMessage(f"Running {config.sampler.upper()} on {self.device}…")
+        self._update_controls()
+        return True
+
+    def toggle_pause(self) -> None:
+        if self.worker is None:
+            self.pause_action.setChecked(False)
+            return
+        if self.worker.paused:
+            self.worker.resume()
+            self.statusBar().showMessage("Running…")
+        else:
+            self.worker.pause()
+            self.statusBar().showMessage("Paused: Step advances one denoising step")
+        self.pause_action.setChecked(self.worker.paused)
+        self._update_controls()
+
+    def step(self) -> None:
+        """One denoising step while paused (a new run starts paused if none is going)."""
+        if not self.running and not self.run(start_paused=True):
+            return
+        if self.worker is not None and self.worker.paused:
+            self.worker.step_once()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    def reset(self) -> None:
+        self.stop()
+        self._wait_for_thread()
+        self._clear_run()
+        self.view3d.clear_cloud()
         self.statusBar().showMessage("Ready")
 
-    def show_cloud(self, cloud: ArrayLike, size: float = DEFAULT_POINT_SIZE) -> None:
-        """Display ``cloud``, an (N, 6) array of xyz positions followed by rgb in [0, 1]."""
-        arr = np.asarray(cloud, dtype=np.float32)
-        if arr.ndim != 2 or arr.shape[1] != 6:
-            raise ValueError(f"cloud must have shape (N, 6), got {arr.shape}")
-        pos = np.ascontiguousarray(arr[:, :3])
-        rgba = np.ones((arr.shape[0], 4), dtype=np.float32)
-        rgba[:, :3] = np.clip(np.nan_to_num(arr[:, 3:6], nan=0.0), 0.0, 1.0)
-        self.scatter.setData(pos=pos, color=rgba, size=size)
+    def _clear_run(self) -> None:
+        self.frames.clear()
+        self._shown, self._follow, self._dirty = -1, True, False
+        self.stats_panel.clear()
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, 0)
+        self.timeline.blockSignals(False)
+        self.timeline_label.setText("no run yet")
+        self.progress.setValue(0)
+
+    def _steer(self, change, label: str) -> None:
+        """Apply a panel change to the running composition; mark it on the plots."""
+        if not self.running or self.composition is None:
+            return
+        try:
+            change(self.composition)
+        except ValueError as err:
+            self.statusBar().showMessage(str(err), 5000)
+            return
+        step = len(self.frames) + 1
+        self.stats_panel.mark_change(step, label)
+        self.statusBar().showMessage(f"Step {step}: {label}", 4000)
+
+    # ------------------------------------------------------------------ worker signals
+    def _on_frame(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        self._dirty = True
+        self.stepArrived.emit(frame.index)
+
+    def _on_worker_finished(self, reason: str) -> None:
+        done = "Run complete" if reason == "completed" else "Run stopped"
+        if self.frames:
+            f = self.frames[-1]
+            done += (f" at step {f.index + 1} of {f.steps}: radial error {f.radial_error:.4f}, "
+                     f"off-sphere {100 * f.off_sphere:.1f} %")
+        self.statusBar().showMessage(done)
+        self._end_run(reason)
+
+    def _on_worker_failed(self, message: str) -> None:
+        self._report_error("The run stopped with an error", message)
+        self._end_run("failed")
+
+    def _end_run(self, reason: str) -> None:
+        self._wait_for_thread()
+        self._draw_pending()  # the last frames, at once
+        self.pause_action.setChecked(False)
+        self._update_controls()
+        self.runFinished.emit(reason)
+
+    def _wait_for_thread(self) -> None:
+        if self._thread is None:
+            return
+        self._thread.quit()
+        self._thread.wait()
+        self._thread.deleteLater()
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self._thread, self.worker = None, None
+
+    def _report_error(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(f"{title}: {message}")
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setObjectName("errorDialog")
+        box.open()  # not exec(): the event loop, and the app, keep going
+        self.error_dialog = box
+
+    # ------------------------------------------------------------------ drawing
+    def _draw_pending(self) -> None:
+        if not self._dirty or not self.frames:
+            return
+        self._dirty = False
+        newest = len(self.frames) - 1
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, newest)
+        if self._follow:
+            self.timeline.setValue(newest)
+        self.timeline.blockSignals(False)
+        self.timeline.setEnabled(True)
+        if self._follow:
+            self.show_frame(newest)
+        self.stats_panel.update_from(self.frames)
+        f = self.frames[-1]
+        self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s")
+        self.progress.setRange(0, f.steps)
+        self.progress.setValue(f.index + 1)
+
+    def show_frame(self, index: int) -> None:
+        """Put step `index` of the timeline on screen."""
+        frame = self.frames[index]
+        self.view3d.show_cloud(frame.cloud)
+        if self.trails_action.isChecked():
+            start = max(0, index - self.view3d.trail_length + 1)
+            self.view3d.show_trails([f.cloud for f in self.frames[start : index + 1]])
+        self._shown = index
+        self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
+        self.t_label.setText(f"t {frame.t:.3f}")
+        self.timeline_label.setText(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+
+    def shown_frame(self) -> Frame | None:
+        return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None
+
+    def _on_timeline(self, value: int) -> None:
+        if not self.frames:
+            return
+        self._follow = value >= len(self.frames) - 1
+        self.show_frame(min(value, len(self.frames) - 1))
+
+    def _set_trails(self, on: bool) -> None:
+        self.view3d.trails.setVisible(on)
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
+
+    def _update_controls(self) -> None:
+        running = self.running
+        paused = running and self.worker is not None and self.worker.paused
+        self.run_action.setEnabled(not running or paused)
+        self.pause_action.setEnabled(running)
+        self.stop_action.setEnabled(running)
+        self.step_action.setEnabled(not running or paused)
+        self.sampler_panel.setEnabled(not running)
+
+    # ------------------------------------------------------------------ files, help
+    def grab_image(self):
+        from .app import grab_window
+
+        return grab_window(self)
+
+    def save_screenshot(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            self._report_error("Cannot save the screenshot", f"{path.parent}: {err.strerror}")
+            return False
+        if not self.grab_image().save(str(path)):
+            self._report_error("Cannot save the screenshot", f"{path} could not be written")
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def save_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "poe-desktop.png",
+                                              "PNG images (*.png)")
+        if path:
+            self.save_screenshot(path)
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About PoE Desktop", ABOUT)
+
+    # ------------------------------------------------------------------ settings, close
+    def _restore_settings(self) -> None:
+        store = open_settings()
+        try:
+            geometry, state = store.value("geometry"), store.value("windowState")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            if state is not None:
+                self.restoreState(state)
+            values = json.loads(str(store.value("sampler", "{}")))
+            if isinstance(values, dict):
+                self.sampler_panel.apply(values)
+        except (TypeError, ValueError):  # a corrupt store: keep the defaults
+            pass
+
+    def _save_settings(self) -> None:
+        store = open_settings()
+        store.setValue("geometry", self.saveGeometry())
+        store.setValue("windowState", self.saveState())
+        store.setValue("sampler", json.dumps(self.sampler_panel.values()))
+        store.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.stop()
+        self._wait_for_thread()
+        self._draw_timer.stop()
+        self._save_settings()
+        super().closeEvent(event)
+
+
+def frame_pixels_summary(pixels: np.ndarray, background=(20, 20, 24)) -> dict:
+    """Count the drawn (non-background) pixels of a view grab and their mean colour."""
+    rgb = pixels[..., :3].astype(np.int32)
+    drawn = np.abs(rgb - np.array(background)).sum(axis=-1) > 60
+    mean = rgb[drawn].mean(axis=0) if drawn.any() else np.zeros(3)
+    return {"drawn": int(drawn.sum()), "mean_rgb": tuple(float(c) for c in mean)}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from .experts import ColorReward, parse_color
-from .runs import build_composition, build_experts, parse_experts, resolve_device, run
+from .runs import build_composition, build_experts, parse_experts, run
+from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
 from .weights import DEFAULT_DIR, WeightsError
 
@@ -44,6 +44,10 @@ def _reward(text: str) -> str:
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
     return text
+
+
+def resolve_device(name: str):
+    return _resolve_device(name, lambda msg: print(f"poe-engine: warning: {msg}", file=sys.stderr))
 
 
 def add_sampler_options(p: argparse.ArgumentParser) -> None:
@@ -125,6 +129,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print("all bars hold" if not failures else "bars missed: " + "; ".join(failures))
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    if args.record:
+        from .weights import update_manifest_metrics
+
+        update_manifest_metrics(args.weights, report.as_dict())
+        print(f"recorded in {args.weights}")
     return 0 if not failures else EXIT_FAILURE
 
 
@@ -168,6 +177,8 @@ def build_parser() -> Parser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR)
     p.add_argument("--json", help="also write the numbers to this JSON file")
+    p.add_argument("--record", action="store_true",
+                   help="store the numbers in the weights' manifest")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_evaluate)
 
@@ -186,8 +197,6 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    warnings.simplefilter("default")
-    warnings.formatwarning = lambda msg, cat, *a, **k: f"poe-engine: warning: {msg}\n"
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

@@ -25,6 +25,7 @@ class GenerativeExpert(Protocol):
     channels: tuple[int, ...]  # the cloud channels it moves
     noise_std: float  # std of its channels under the noise prior; sets the Langevin step
     bounds: tuple[float, float] | None  # support of its channels, if bounded
+    mean_mobility: float  # extra Langevin mobility of the cloud's mean (see MonochromeColorExpert)
 
     def velocity(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
         """(..., N, 6) -> (..., N, len(channels))."""
@@ -71,6 +72,7 @@ class AxisFlowExpert(nn.Module):
 
     noise_std = NOISE.position_std
     bounds = None
+    mean_mobility = 0.0
 
     def __init__(self, axis: str, net: AxisFlowNet | None = None) -> None:
         super().__init__()
@@ -102,12 +104,19 @@ class MonochromeColorExpert:
     deviations in proportion to t (an Euler step from t to s multiplies them by
     exactly s / t) and leaves the mean colour where it is; the score is
     -(c - c_bar) / (t sigma)^2. Colours live in [0, 1], its bounded support.
+
+    The density says nothing about the mean colour itself (it is flat along a
+    shift of all points together), so its Langevin moves may use a preconditioner
+    that moves the mean as freely as one point's colour (`mean_mobility` = 1)
+    instead of 1/sqrt(N) as much. The target is unchanged; the reward's weights
+    then have mean colours to choose from all through the run.
     """
 
     name = "color"
     channels = (3, 4, 5)
     noise_std = NOISE.color_jitter
     bounds = (0.0, 1.0)
+    mean_mobility = 1.0
 
     def _deviation(self, cloud: torch.Tensor) -> torch.Tensor:
         rgb = cloud[..., RGB]

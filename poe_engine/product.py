@@ -77,6 +77,14 @@ class Snapshot:
         step = torch.tensor([kappa / c if c > 0 else 0.0 for c in curvature], device=cloud.device)
         return score, step
 
+    def mean_mobility(self, device: torch.device | str) -> torch.Tensor:
+        """Per channel, the largest mean mobility among its owners (0 for most)."""
+        mobility = [0.0] * NUM_CHANNELS
+        for expert, _ in self.experts:
+            for c in expert.channels:
+                mobility[c] = max(mobility[c], float(expert.mean_mobility))
+        return torch.tensor(mobility, device=device)
+
     def bounds(self) -> list[tuple[int, float, float]]:
         """(channel, low, high) for channels whose owners have a bounded support."""
         out = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +22,13 @@ from .weights import load_axis_experts
 EXPERT_NAMES = (*AXES, "color")
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' | 'cpu' | 'cuda' -> a device that exists; cuda without CUDA warns and falls back."""
+CUDA_FALLBACK = "CUDA is not available; running on the CPU"
+
+
+def resolve_device(name: str = "auto", on_fallback: Callable[[str], None] | None = None
+                   ) -> torch.device:
+    """'auto' | 'cpu' | 'cuda' -> a device that exists. 'cuda' without CUDA falls back to the
+    CPU and says so through `on_fallback` (a RuntimeWarning by default)."""
     if name not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
     if name == "cpu":
@@ -31,7 +36,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     if torch.cuda.is_available():
         return torch.device("cuda")
     if name == "cuda":
-        warnings.warn("CUDA is not available; running on the CPU", RuntimeWarning, stacklevel=2)
+        if on_fallback is None:
+            warnings.warn(CUDA_FALLBACK, RuntimeWarning, stacklevel=2)
+        else:
+            on_fallback(CUDA_FALLBACK)
     return torch.device("cpu")
 
 

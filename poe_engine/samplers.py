@@ -105,13 +105,20 @@ def ode_step(product: Snapshot, x: torch.Tensor, t: float, t_next: float, scale:
 def langevin_step(
     product: Snapshot, x: torch.Tensor, t: float, kappa: float, generator: torch.Generator
 ) -> torch.Tensor:
-    """Unadjusted Langevin at level t: x + h * score + sqrt(2 h) * noise, per channel.
+    """Preconditioned unadjusted Langevin at level t: x + M score + sqrt(2 M) noise.
 
+    Per channel, M = h (I + g N P), with h the channel's step, P the projection
+    onto a shift of all N points together, and g its owners' mean mobility
+    (0 for most: plain Langevin). Any such M leaves the target invariant.
     Channels of bounded experts (colours) are reflected back into their support,
     a valid move for a target that is zero outside it.
     """
     score, step = product.score_and_step(x, t, kappa)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    boost = product.mean_mobility(x.device) * x.shape[-2]  # g N per channel
+    if bool(boost.any()):
+        score = score + boost * score.mean(dim=-2, keepdim=True)
+        noise = noise + (torch.sqrt(1.0 + boost) - 1.0) * noise.mean(dim=-2, keepdim=True)
     x = x + step * score + torch.sqrt(2.0 * step) * noise
     for channel, low, high in product.bounds():
         x[..., channel] = reflect(x[..., channel], low, high)
@@ -147,7 +154,7 @@ def resample(log_weights: torch.Tensor, scheme: str, generator: torch.Generator)
 
 
 def _record(
-    k: int, steps: int, t: float, x: torch.Tensor, log_w: torch.Tensor,
+    k: int, steps: int, t: float, x: torch.Tensor, log_w: torch.Tensor, ess: float,
     resampled: bool, product: Snapshot, keep: bool,
 ) -> StepRecord:
     best = int(torch.argmax(log_w))
@@ -158,7 +165,7 @@ def _record(
         best=x[best].clone(),
         best_index=best,
         log_weights=log_w.clone(),
-        ess=effective_sample_size(log_w),
+        ess=ess,
         resampled=resampled,
         experts=product.names,
         reward=None if product.reward is None else product.reward.name,
@@ -194,8 +201,8 @@ def euler(
         _check_finite(x, k, grid[k + 1])
         reward = product.log_reward(x)
         log_w = reward if reward is not None else torch.zeros(settings.particles, device=x.device)
-        yield _record(k, settings.steps, grid[k + 1], x, log_w, False, product,
-                      settings.keep_particles)
+        yield _record(k, settings.steps, grid[k + 1], x, log_w, effective_sample_size(log_w),
+                      False, product, settings.keep_particles)
 
 
 def ais(
@@ -247,7 +254,7 @@ def ais(
             log_w = potential
         ess = effective_sample_size(log_w)
         resampling = ess < settings.ess_threshold * settings.particles
-        record = _record(k, settings.steps, t_next, x, log_w, resampling, product,
+        record = _record(k, settings.steps, t_next, x, log_w, ess, resampling, product,
                          settings.keep_particles)
         if resampling:
             ancestors = resample(log_w, settings.resampling, generator)

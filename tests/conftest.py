@@ -35,3 +35,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "xvfb-run -a -s '-screen 0 1280x1024x24' (bash scripts/test does this).",
             pytrace=False,
         )
+
+
+# --- engine fixtures ----------------------------------------------------------------------
+# tests/ holds helpers (exact.py) imported by name.
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(scope="session")
+def shipped_experts():
+    """The trained axis experts from resources/, plus the analytic colour expert."""
+    from poe_engine.runs import build_experts
+
+    return build_experts(None, "cpu")
+
+
+# --- app fixtures ---------------------------------------------------------------------------
+# Before pytest-qt makes the QApplication: views must share GL resources (see view3d.py).
+import poe_desktop.view3d  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def isolated_app_settings(tmp_path, monkeypatch):
+    """Each test gets its own QSettings store, never the user's."""
+    monkeypatch.setenv("POE_DESKTOP_SETTINGS", str(tmp_path / "poe-desktop.ini"))

@@ -41,6 +41,7 @@ class ExactAxisExpert:
 
     noise_std = NOISE.position_std
     bounds = None
+    mean_mobility = 0.0
 
     def __init__(self, axis: str, points: int = 512) -> None:
         self.name = axis

@@ -89,14 +89,14 @@ def test_main_window_shows_red_cloud(qtbot) -> None:
 
     window = MainWindow()
     qtbot.addWidget(window)
-    window.resize(640, 520)
+    window.resize(1280, 820)
     assert window.windowTitle() == "PoE Desktop"
     assert window.statusBar().currentMessage() == "Ready"
 
     rng = np.random.default_rng(0)
     xyz = 0.5 + rng.uniform(-0.05, 0.05, size=(60, 3))
     rgb_in = np.tile([1.5, 0.0, -0.2], (60, 1))  # out of range on purpose: must be clipped
-    window.show_cloud(np.hstack([xyz, rgb_in]))
+    window.view3d.show_cloud(np.hstack([xyz, rgb_in]))
 
     with qtbot.waitExposed(window):
         window.show()

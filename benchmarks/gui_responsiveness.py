@@ -1,0 +1,72 @@
+"""How the app feels during a default run: the 3-D view's frame rate while sampling and
+the longest event-loop stall (lateness of a 10 ms QTimer). Needs a display (xvfb-run).
+
+    xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/gui_responsiveness.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+
+from poe_desktop import MainWindow
+
+TICK_MS = 10
+
+
+def main(steps: int = 128) -> int:
+    app = pg.mkQApp("benchmark")
+    window = MainWindow()
+    window.sampler_panel.steps.setValue(steps)
+    window.show()
+
+    paints: list[float] = []
+    original_paint = window.view3d.paintGL
+
+    def counting_paint(*args, **kwargs):
+        paints.append(time.perf_counter())
+        return original_paint(*args, **kwargs)
+
+    window.view3d.paintGL = counting_paint
+    lateness: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        lateness.append(now - last[0] - TICK_MS / 1000)
+        last[0] = now
+
+    timer = QTimer(interval=TICK_MS, timeout=tick)
+    started = []
+
+    def start() -> None:
+        started.append(time.perf_counter())
+        last[0] = time.perf_counter()
+        timer.start()
+        window.run()
+
+    def finish(reason: str) -> None:
+        timer.stop()
+        wall = time.perf_counter() - started[0]
+        during = [p for p in paints if p >= started[0]]
+        print(f"run: {reason}, {len(window.frames)} steps in {wall:.1f} s "
+              f"({len(window.frames) / wall:.2f} steps/s) on {window.device}")
+        print(f"view frames drawn while sampling: {len(during)} ({len(during) / wall:.1f} fps)")
+        worst = max(lateness) * 1000
+        p99 = sorted(lateness)[int(0.99 * (len(lateness) - 1))] * 1000
+        print(f"event-loop stall: longest {worst:.0f} ms, 99th percentile {p99:.0f} ms "
+              f"over {len(lateness)} ticks of {TICK_MS} ms")
+        window.close()
+        app.quit()
+
+    window.runFinished.connect(finish)
+    QTimer.singleShot(500, start)
+    app.exec()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*(int(a) for a in sys.argv[1:2])))

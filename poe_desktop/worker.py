@@ -1,0 +1,146 @@
+"""The sampler's side of the app: a worker object that lives on a QThread.
+
+It drives the engine's streaming iterator with tensors on the run's device,
+copies each step's best particle to host memory and emits it as a `Frame`.
+It never touches a widget. The GUI talks to it through thread-safe calls
+(`pause`, `resume`, `step_once`, `stop`) that flip flags the loop checks
+between steps, and through the shared `Composition`, which the sampler reads
+at every step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+
+from poe_engine.metrics import fidelity
+from poe_engine.product import Composition
+from poe_engine.samplers import SAMPLERS, SamplerSettings
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    settings: SamplerSettings
+    sampler: str = "ais"
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One denoising step, in host memory, ready to draw."""
+
+    index: int
+    steps: int
+    t: float
+    cloud: np.ndarray  # (N, 6) best particle
+    log_weights: np.ndarray  # (L,)
+    ess: float
+    resampled: bool
+    experts: tuple[str, ...]
+    reward: str | None
+    radial_error: float
+    off_sphere: float
+    chamfer: float
+    steps_per_second: float
+
+
+class SamplerWorker(QObject):
+    frameReady = Signal(object)  # Frame
+    finished = Signal(str)  # "completed" | "stopped"
+    failed = Signal(str)  # a message for the user
+
+    def __init__(self, composition: Composition, config: RunConfig) -> None:
+        super().__init__()
+        self.composition = composition
+        self.config = config
+        self._stop = threading.Event()
+        self._go = threading.Event()  # set while running freely
+        self._go.set()
+        self._steps_allowed = 0  # single steps granted while paused
+        self._lock = threading.Condition()
+
+    # ---- called from the GUI thread ---------------------------------------------------
+    def pause(self) -> None:
+        with self._lock:
+            self._go.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._go.set()
+            self._lock.notify_all()
+
+    def step_once(self) -> None:
+        with self._lock:
+            self._steps_allowed += 1
+            self._lock.notify_all()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            self._lock.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    # ---- runs on the worker thread ----------------------------------------------------
+    def _wait_for_permission(self) -> bool:
+        """Block while paused; False when the run must stop."""
+        with self._lock:
+            while not self._stop.is_set():
+                if self._go.is_set():
+                    return True
+                if self._steps_allowed > 0:
+                    self._steps_allowed -= 1
+                    return True
+                self._lock.wait(0.1)
+        return False
+
+    @Slot()
+    def run(self) -> None:
+        cfg = self.config
+        try:
+            stream = SAMPLERS[cfg.sampler](self.composition, cfg.settings, cfg.seed, cfg.device)
+            last = time.perf_counter()
+            rate = 0.0
+            while self._wait_for_permission():
+                record = next(stream, None)
+                if record is None:
+                    self.finished.emit("completed")
+                    return
+                now = time.perf_counter()
+                rate = 1.0 / max(now - last, 1e-6) if rate == 0 else 0.8 * rate + 0.2 / max(
+                    now - last, 1e-6)
+                last = now
+                self.frameReady.emit(self._frame(record, rate))
+            self.finished.emit("stopped")
+        except torch.cuda.OutOfMemoryError:
+            self.failed.emit("The GPU ran out of memory: try fewer particles or points.")
+        except Exception as err:  # the app must stay up whatever the engine raises
+            self.failed.emit(f"{type(err).__name__}: {err}")
+
+    @staticmethod
+    def _frame(record, rate: float) -> Frame:
+        best = record.best.detach().float()
+        fid = fidelity(best)
+        return Frame(
+            index=record.index,
+            steps=record.steps,
+            t=record.t,
+            cloud=best.cpu().numpy(),
+            log_weights=record.log_weights.detach().cpu().numpy(),
+            ess=record.ess,
+            resampled=record.resampled,
+            experts=record.experts,
+            reward=record.reward,
+            radial_error=fid.radial_error,
+            off_sphere=fid.off_sphere,
+            chamfer=fid.chamfer,
+            steps_per_second=rate,
+        )

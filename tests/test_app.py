@@ -1,0 +1,217 @@
+"""The desktop app, driven as a user would: through the widgets' objectNames."""
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QPushButton, QSlider, QSpinBox, QToolButton
+
+from poe_desktop import MainWindow
+from poe_desktop.main_window import frame_pixels_summary
+from poe_engine.evaluation import PRODUCT_BARS, SINGLE_EXPERT_MIN_OFF_SPHERE
+from poe_engine.metrics import fidelity
+
+pytestmark = pytest.mark.gui
+RUN_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    with qtbot.waitExposed(w):
+        w.show()
+    yield w
+    w.close()
+
+
+def click(qtbot, window, cls, name):
+    widget = window.findChild(cls, name)
+    assert widget is not None, f"no {cls.__name__} named {name}"
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+    return widget
+
+
+def set_spin(window, name, value):
+    window.findChild(QSpinBox, name).setValue(value)
+
+
+def shown_cloud(window):
+    """What the view's scatter item holds: positions and colours."""
+    pos = np.asarray(window.view3d.scatter.pos)
+    color = np.asarray(window.view3d.scatter.color)
+    return np.hstack([pos, color[:, :3]])
+
+
+def run_to_end(qtbot, window):
+    with qtbot.waitSignal(window.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, window, QToolButton, "runButton")
+    return blocker.args[0]
+
+
+def test_green_run_assembles_a_green_sphere(qtbot, window):
+    click(qtbot, window, QPushButton, "rewardColor_green")
+    set_spin(window, "seedSpin", 1)
+    assert run_to_end(qtbot, window) == "completed"
+    assert len(window.frames) == 128
+    cloud = shown_cloud(window)
+    assert cloud.shape == (512, 6)
+    fid = fidelity(torch.from_numpy(cloud).float())
+    assert fid.radial_error <= PRODUCT_BARS["radial_error"]
+    assert fid.off_sphere <= PRODUCT_BARS["off_sphere"]
+    assert fid.chamfer <= PRODUCT_BARS["chamfer"]
+    r, g, b = fid.mean_color
+    assert g > r and g > b
+    qtbot.wait(100)
+    drawn = frame_pixels_summary(window.view3d.view_pixels())
+    assert drawn["drawn"] > 2000
+    pr, pg_, pb = drawn["mean_rgb"]
+    assert pg_ > pr and pg_ > pb, drawn
+
+
+def test_without_the_x_expert_the_saturn_ring_artifact_shows(qtbot, window):
+    click(qtbot, window, QCheckBox, "expertToggle_x")
+    assert not window.findChild(QCheckBox, "expertToggle_x").isChecked()
+    set_spin(window, "stepsSpin", 32)
+    set_spin(window, "particlesSpin", 4)
+    assert run_to_end(qtbot, window) == "completed"
+    fid = fidelity(torch.from_numpy(shown_cloud(window)).float())
+    assert fid.off_sphere >= SINGLE_EXPERT_MIN_OFF_SPHERE
+    assert window.frames[-1].experts == ("y", "z", "color")
+
+
+def test_changing_the_reward_colour_mid_run_steers_the_result(qtbot, window):
+    set_spin(window, "seedSpin", 0)  # red wins from the start with this seed
+    click(qtbot, window, QPushButton, "rewardColor_red")
+    click(qtbot, window, QToolButton, "runButton")
+    qtbot.waitUntil(lambda: len(window.frames) >= 8, timeout=60_000)
+    red_so_far = window.frames[-1].cloud[:, 3:].mean(axis=0)
+    assert red_so_far[0] > red_so_far[2]
+    with qtbot.waitSignal(window.runFinished, timeout=RUN_TIMEOUT_MS):
+        click(qtbot, window, QPushButton, "rewardColor_blue")
+    assert window.frames[-1].reward == "blue"
+    assert window.frames[0].reward == "red"
+    r, g, b = shown_cloud(window)[:, 3:].mean(axis=0)
+    assert b > r and b > g, (r, g, b)
+
+
+def test_pause_step_resume_and_stop(qtbot, window):
+    set_spin(window, "stepsSpin", 200)
+    set_spin(window, "particlesSpin", 2)
+    set_spin(window, "pointsSpin", 128)
+    click(qtbot, window, QToolButton, "runButton")
+    qtbot.waitUntil(lambda: len(window.frames) >= 3, timeout=30_000)
+    click(qtbot, window, QToolButton, "pauseButton")
+    assert window.worker.paused
+    qtbot.wait(300)  # let the step in flight land
+    held = len(window.frames)
+    qtbot.wait(600)
+    assert len(window.frames) == held, "a paused run kept stepping"
+    click(qtbot, window, QToolButton, "stepButton")
+    qtbot.waitUntil(lambda: len(window.frames) == held + 1, timeout=10_000)
+    qtbot.wait(300)
+    assert len(window.frames) == held + 1, "Step advanced more than one step"
+    click(qtbot, window, QToolButton, "pauseButton")  # resume
+    qtbot.waitUntil(lambda: len(window.frames) >= held + 4, timeout=30_000)
+    with qtbot.waitSignal(window.runFinished, timeout=10_000) as blocker:
+        click(qtbot, window, QToolButton, "stopButton")
+    assert blocker.args == ["stopped"]
+    assert len(window.frames) < 200
+    assert window.findChild(QToolButton, "runButton").isEnabled()
+
+
+def test_closing_during_a_run_stops_the_thread_cleanly(qtbot, capfd):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    click(qtbot, window, QToolButton, "runButton")
+    qtbot.waitUntil(lambda: len(window.frames) >= 2, timeout=30_000)
+    thread = window._thread
+    assert thread is not None and thread.isRunning()
+    window.close()
+    assert window._thread is None and not thread.isRunning()
+    assert "Destroyed while thread" not in capfd.readouterr().err
+
+
+def test_scrubbing_the_timeline_shows_that_steps_cloud(qtbot, window):
+    set_spin(window, "stepsSpin", 16)
+    set_spin(window, "particlesSpin", 2)
+    run_to_end(qtbot, window)
+    slider = window.findChild(QSlider, "timelineSlider")
+    assert slider.maximum() == 15 and slider.value() == 15
+    slider.setValue(4)
+    assert window.shown_frame().index == 4
+    assert np.allclose(shown_cloud(window)[:, :3], window.frames[4].cloud[:, :3])
+    assert not np.allclose(window.frames[4].cloud, window.frames[15].cloud)
+    slider.setValue(15)
+    assert np.allclose(shown_cloud(window)[:, :3], window.frames[15].cloud[:, :3])
+
+
+def test_missing_weights_give_a_message_and_the_app_stays_usable(qtbot, tmp_path):
+    window = MainWindow(weights_dir=tmp_path)
+    qtbot.addWidget(window)
+    window.show()
+    click(qtbot, window, QToolButton, "runButton")
+    assert window.error_dialog is not None and window.error_dialog.isVisible()
+    assert "manifest not found" in window.error_dialog.text()
+    assert "poe-engine train" in window.error_dialog.text()
+    assert not window.running and window.findChild(QToolButton, "runButton").isEnabled()
+    window.error_dialog.close()
+
+
+def test_a_run_that_produces_nan_ends_with_a_message(qtbot, window, monkeypatch):
+    from poe_engine.experts import MonochromeColorExpert
+
+    healthy = MonochromeColorExpert.velocity
+    monkeypatch.setattr(MonochromeColorExpert, "velocity",
+                        lambda self, cloud, t: torch.full_like(cloud[..., 3:], float("nan")))
+    with qtbot.waitSignal(window.runFinished, timeout=30_000) as blocker:
+        click(qtbot, window, QToolButton, "runButton")
+    assert blocker.args == ["failed"]
+    assert "non-finite values" in window.error_dialog.text()
+    assert "non-finite" in window.statusBar().currentMessage()
+    window.error_dialog.close()
+    monkeypatch.setattr(MonochromeColorExpert, "velocity", healthy)
+    set_spin(window, "stepsSpin", 8)
+    assert run_to_end(qtbot, window) == "completed"  # usable again
+
+
+def test_sampler_settings_persist_and_a_corrupt_store_falls_back(qtbot, tmp_path, monkeypatch):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    set_spin(first, "seedSpin", 42)
+    set_spin(first, "stepsSpin", 64)
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.findChild(QSpinBox, "seedSpin").value() == 42
+    assert second.findChild(QSpinBox, "stepsSpin").value() == 64
+    second.close()
+
+    corrupt = tmp_path / "corrupt.ini"
+    corrupt.write_bytes(b"[General]\nsampler=\"{not json\ngeometry=@ByteArray(\\x1\\xff)\n\x00\xff")
+    monkeypatch.setenv("POE_DESKTOP_SETTINGS", str(corrupt))
+    third = MainWindow()
+    qtbot.addWidget(third)
+    assert third.findChild(QSpinBox, "stepsSpin").value() == 128
+    assert third.findChild(QSpinBox, "seedSpin").value() == 0
+    third.close()
+
+
+def test_the_app_process_closes_mid_run_with_exit_code_0(tmp_path):
+    """`poe-desktop --autorun --screenshot` pauses at a step, saves the window, and closes
+    while the sampler thread is still alive: a clean exit, and the picture is written."""
+    import os
+    import subprocess
+    import sys
+
+    shot = tmp_path / "mid-run.png"
+    env = dict(os.environ, POE_DESKTOP_SETTINGS=str(tmp_path / "s.ini"))
+    done = subprocess.run(
+        [sys.executable, "-m", "poe_desktop", "--autorun", "--screenshot", str(shot),
+         "--screenshot-step", "3"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Destroyed while thread" not in done.stderr
+    assert shot.stat().st_size > 10_000
+    assert done.stdout.strip() == str(shot)
