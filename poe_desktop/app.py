@@ -87,7 +87,12 @@ def grab_window(window: QWidget) -> QImage:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["record"]:
+        from .record_cli import main as record_main
+
+        return record_main(argv[1:])
+    args = _parse_args(argv)
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2

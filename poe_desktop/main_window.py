@@ -32,11 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from poe_engine.experts import ColorReward, GenerativeExpert
+from poe_engine.exports import CONFIG_FORMAT, save_config, write_ply, write_trajectory_npz
 from poe_engine.product import Composition
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.weights import WeightsError
 
-from .panels import ExpertsPanel, RewardPanel, SamplerPanel, StatsPanel
+from .gui_gc import collect_on_gui_thread
+from .panels import ExpertsPanel, RecordingPanel, RewardPanel, SamplerPanel, StatsPanel
+from .recording import FrameInfo, Recorder, RecordingError
 from .view3d import CloudView
 from .worker import Frame, RunConfig, SamplerWorker
 
@@ -68,6 +71,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, weights_dir: str | Path | None = None) -> None:
         super().__init__()
+        collect_on_gui_thread()
         self.setWindowTitle("PoE Desktop")
         self.resize(1280, 820)
         self.weights_dir = weights_dir
@@ -81,6 +85,9 @@ class MainWindow(QMainWindow):
         self._follow = True  # the view follows the newest frame
         self._dirty = False
         self.error_dialog: QMessageBox | None = None
+        self.recorder: Recorder | None = None
+        self.run_config: dict | None = None  # the configuration of the current or last run
+        self.last_recording: str | None = None
 
         self._build_view()
         self._build_panels()
@@ -127,12 +134,16 @@ class MainWindow(QMainWindow):
         self.reward_panel = RewardPanel()
         self.sampler_panel = SamplerPanel()
         self.stats_panel = StatsPanel()
+        self.recording_panel = RecordingPanel()
         self.docks = [
             self._dock("Experts", "expertsDock", self.experts_panel, left),
             self._dock("Reward colour", "rewardDock", self.reward_panel, left),
             self._dock("Sampler", "samplerDock", self.sampler_panel, left),
             self._dock("Run statistics", "statsDock", self.stats_panel, right),
+            self._dock("Recording", "recordingDock", self.recording_panel, left),
         ]
+        self.tabifyDockWidget(self.docks[2], self.docks[4])
+        self.docks[2].raise_()
         # the view gets most of the width; saved layouts override this
         self.resizeDocks([self.docks[0], self.docks[3]], [260, 330], Qt.Orientation.Horizontal)
 
@@ -155,9 +166,13 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action("Stop", self.stop)
         self.step_action = self._action("Step", self.step, "F10")
         self.reset_action = self._action("Reset", self.reset)
+        self.record_action = QAction("● Record", self, checkable=True)
+        self.record_action.setToolTip("Record every step of the 3-D view (see the Recording panel)")
+        self.record_action.toggled.connect(self.set_recording)
         for action, name in [(self.run_action, "runButton"), (self.pause_action, "pauseButton"),
                              (self.stop_action, "stopButton"), (self.step_action, "stepButton"),
-                             (self.reset_action, "resetButton")]:
+                             (self.reset_action, "resetButton"),
+                             (self.record_action, "recordButton")]:
             bar.addAction(action)
             bar.widgetForAction(action).setObjectName(name)
         bar.addSeparator()
@@ -185,6 +200,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self._action("Save screenshot…", self.save_screenshot_dialog,
                                          QKeySequence.StandardKey.Save))
+        file_menu.addAction(self._action("Export…", self.export_dialog, "Ctrl+E"))
         file_menu.addSeparator()
         file_menu.addAction(self._action("Quit", self.close, QKeySequence.StandardKey.Quit))
 
@@ -253,6 +269,7 @@ class MainWindow(QMainWindow):
             self.composition.set_weight(name, spin.value())
         config = RunConfig(settings, self.sampler_panel.sampler_name(),
                            self.sampler_panel.seed.value(), self.device)
+        self.run_config = self._config_at_start(config)
         self._clear_run()
         self.worker = SamplerWorker(self.composition, config)
         self._thread = QThread(self)
@@ -269,6 +286,22 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Running {config.sampler.upper()} on {self.device}…")
         self._update_controls()
         return True
+
+    def _config_at_start(self, config: RunConfig) -> dict:
+        """The run as `poe-engine sample --config` / `poe-desktop record --config` read it."""
+        st = config.settings
+        return {
+            "format": CONFIG_FORMAT,
+            "sampler": config.sampler,
+            "experts": ",".join(self.experts_panel.enabled_experts()),
+            "reward": self.reward_panel.color if self.experts_panel.reward.isChecked()
+            else "none",
+            "strength": self.reward_panel.strength.value(), "seed": config.seed,
+            "particles": st.particles, "points": st.points, "steps": st.steps,
+            "langevin": st.langevin_steps, "kappa": st.kappa, "ode_scale": st.ode_scale,
+            "ess_threshold": st.ess_threshold, "resampling": st.resampling,
+            "weighting": st.weighting, "device": config.device,
+        }
 
     def toggle_pause(self) -> None:
         if self.worker is None:
@@ -328,7 +361,53 @@ class MainWindow(QMainWindow):
     def _on_frame(self, frame: Frame) -> None:
         self.frames.append(frame)
         self._dirty = True
+        if self.recorder is not None:
+            self._record_frame(frame)
         self.stepArrived.emit(frame.index)
+
+    # ------------------------------------------------------------------ recording
+    def set_recording(self, on: bool) -> None:
+        """Record button: start capturing every step, or finish the file."""
+        if on and self.recorder is None:
+            opts = self.recording_panel.options()
+            try:
+                self.recorder = Recorder(opts["path"], opts["size"], overlay=opts["overlay"],
+                                         turntable=opts["turntable"],
+                                         hold_seconds=opts["hold_seconds"],
+                                         point_size=self.view3d.point_size,
+                                         camera_from=self.view3d)
+            except (RecordingError, ValueError) as err:
+                self.record_action.setChecked(False)
+                self._report_error("Cannot record", str(err))
+                return
+            self.statusBar().showMessage(f"Recording to {self.recorder.path}")
+        elif not on and self.recorder is not None:
+            self._finish_recording()
+
+    def _record_frame(self, frame: Frame) -> None:
+        info = FrameInfo(frame.index + 1, frame.steps, frame.t, frame.experts, frame.reward,
+                         frame.ess, len(frame.log_weights))
+        try:
+            self.recorder.add(frame.cloud, info)
+        except RecordingError as err:  # the run goes on; only the recording stops
+            self.recorder.abort()
+            self.recorder = None
+            self.record_action.setChecked(False)
+            self._report_error("Recording stopped", str(err))
+
+    def _finish_recording(self) -> None:
+        recorder, self.recorder = self.recorder, None
+        frames = recorder.encoder.frames
+        try:
+            path = recorder.finish()
+        except RecordingError as err:
+            self._report_error("Recording failed", str(err))
+        else:
+            self.last_recording = str(path)
+            self.statusBar().showMessage(f"Recorded {frames} frames to {path}")
+        self.record_action.blockSignals(True)
+        self.record_action.setChecked(False)
+        self.record_action.blockSignals(False)
 
     def _on_worker_finished(self, reason: str) -> None:
         done = "Run complete" if reason == "completed" else "Run stopped"
@@ -346,6 +425,8 @@ class MainWindow(QMainWindow):
     def _end_run(self, reason: str) -> None:
         self._wait_for_thread()
         self._draw_pending()  # the last frames, at once
+        if self.recorder is not None:
+            self._finish_recording()
         self.pause_action.setChecked(False)
         self._update_controls()
         self.runFinished.emit(reason)
@@ -442,6 +523,45 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
+    EXPORT_FILTERS = ("Trajectory (*.npz);;Final cloud, binary PLY (*.ply);;"
+                      "Run configuration (*.json);;Screenshot (*.png)")
+
+    def export_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export", "poe-run.npz", self.EXPORT_FILTERS)
+        if path:
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> bool:
+        """Write the run by the file's suffix: .npz trajectory (as `poe-engine sample`
+        writes it), .ply final cloud, .json run configuration, .png screenshot."""
+        path = Path(path)
+        kind = path.suffix.lower()
+        if kind == ".png":
+            return self.save_screenshot(path)
+        if kind not in (".npz", ".ply", ".json"):
+            self._report_error("Cannot export", f"{path.name}: use .npz, .ply, .json or .png")
+            return False
+        if not self.frames or self.run_config is None:
+            self._report_error("Nothing to export", "Run the sampler first.")
+            return False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if kind == ".npz":
+                f = self.frames
+                write_trajectory_npz(
+                    path, np.stack([x.cloud for x in f]), np.stack([x.log_weights for x in f]),
+                    np.array([x.ess for x in f]), np.array([x.resampled for x in f]),
+                    np.array([x.t for x in f]), self.run_config)
+            elif kind == ".ply":
+                write_ply(path, self.frames[-1].cloud)
+            else:
+                save_config(path, self.run_config)
+        except (OSError, ValueError) as err:
+            self._report_error("Cannot export", f"{path}: {getattr(err, 'strerror', None) or err}")
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        return True
+
     def save_screenshot_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "poe-desktop.png",
                                               "PNG images (*.png)")
@@ -476,6 +596,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.stop()
         self._wait_for_thread()
+        if self.recorder is not None:
+            self._finish_recording()
         self._draw_timer.stop()
         self._save_settings()
         super().closeEvent(event)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .experts import ColorReward, parse_color
+from .exports import CONFIG_KEYS, DEVICES, config_from_args, load_config, save_config, write_ply
 from .runs import build_composition, build_experts, parse_experts, run
 from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
@@ -22,6 +23,10 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, Parser] = {}  # subcommand parsers, for parse_with_config
+
     def error(self, message: str) -> None:  # one line, not argparse's usage block
         raise UsageError(f"{self.prog}: {message}")
 
@@ -51,7 +56,8 @@ def resolve_device(name: str):
 
 
 def add_sampler_options(p: argparse.ArgumentParser) -> None:
-    """The options of `poe-engine sample`, shared with other front ends."""
+    """The options of `poe-engine sample`, shared with other front ends. Their dests, less
+    `weights`, are the keys of a run configuration (`exports.CONFIG_KEYS`)."""
     d = SamplerSettings()
     p.add_argument("--sampler", choices=sorted(SAMPLERS), default="ais")
     p.add_argument("--experts", default="x,y,z,color", help="comma list of x,y,z,color")
@@ -68,8 +74,37 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ess-threshold", type=float, default=d.ess_threshold)
     p.add_argument("--resampling", choices=RESAMPLING, default=d.resampling)
     p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    """`--config PATH` (dest `config`), which `parse_with_config` reads."""
+    p.add_argument("--config", metavar="PATH",
+                   help="run configuration (.json from --save-config, or a run's .npz) "
+                        "supplying defaults; options given here win")
+
+
+def parse_with_config(
+    parser: argparse.ArgumentParser,
+    argv: list[str] | None = None,
+    subparser: argparse.ArgumentParser | None = None,
+) -> argparse.Namespace:
+    """Parse `argv` where `subparser` (default: `parser` itself) holds `add_sampler_options`
+    and an option of dest `config` (`add_config_option`).
+
+    With `--config PATH`, the configuration's values become that parser's defaults and
+    `argv` is parsed again, so options given on the command line win over the file. A bad
+    file raises ValueError (one line naming the file); argparse errors go through
+    `parser.error`. Note: the defaults stay set on `subparser` afterwards.
+    """
+    args = parser.parse_args(argv)
+    path = getattr(args, "config", None)
+    if path is None:
+        return args
+    config = load_config(path)
+    (subparser or parser).set_defaults(**{k: v for k, v in config.items() if k in CONFIG_KEYS})
+    return parser.parse_args(argv)
 
 
 def settings_from(args: argparse.Namespace) -> SamplerSettings:
@@ -84,35 +119,50 @@ def reward_from(args: argparse.Namespace) -> ColorReward | None:
     return None if args.reward.lower() == "none" else ColorReward(args.reward, args.strength)
 
 
+def _check_suffix(option: str, path: Path, suffix: str) -> None:
+    if path.suffix != suffix:
+        raise UsageError(f"{option} {path}: the output file must end in {suffix}")
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     enabled = parse_experts(args.experts)
     reward = reward_from(args)
     out = Path(args.out)
-    if out.suffix != ".npz":
-        raise UsageError(f"--out {out}: the output file must end in .npz")
+    _check_suffix("--out", out, ".npz")
+    ply = None if args.ply is None else Path(args.ply)
+    saved_config = None if args.save_config is None else Path(args.save_config)
+    if ply is not None:
+        _check_suffix("--ply", ply, ".ply")
+    if saved_config is not None:
+        _check_suffix("--save-config", saved_config, ".json")
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
     composition = build_composition(experts, enabled, reward)
-    meta = {
-        "sampler": args.sampler, "experts": list(enabled),
-        "reward": None if reward is None else reward.name,
-        "strength": args.strength, "seed": args.seed, "device": str(device),
-        **settings.to_dict(),
-    }
+    # The device that ran, not 'auto', so that a replay computes the same numbers.
+    config = config_from_args(args) | {"experts": ",".join(enabled), "device": device.type}
+    meta = dict(config)  # a superset of the configuration: --config reads it back
     result = run(composition, settings, args.sampler, args.seed, device, meta)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.save_npz(out)
-    except OSError as err:
-        print(f"poe-engine sample: cannot write {out}: {err.strerror or err}", file=sys.stderr)
-        return EXIT_FAILURE
+    writes = [(out, result.save_npz)]
+    if ply is not None:
+        writes.append((ply, lambda path: write_ply(path, result.final)))
+    if saved_config is not None:
+        writes.append((saved_config, lambda path: save_config(path, config)))
+    for path, write in writes:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+        except OSError as err:
+            print(f"poe-engine sample: cannot write {path}: {err.strerror or err}",
+                  file=sys.stderr)
+            return EXIT_FAILURE
     fid = result.fidelity()
-    print(f"{args.sampler} | experts {','.join(enabled)} | reward {meta['reward']} | "
+    reward_name = "none" if reward is None else reward.name
+    print(f"{args.sampler} | experts {','.join(enabled)} | reward {reward_name} | "
           f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
           f"{settings.steps} steps | {result.seconds:.1f} s on {device}")
     print(fid.line())
-    print(f"wrote {out}")
+    print("wrote " + ", ".join(str(path) for path, _ in writes))
     return 0
 
 
@@ -168,8 +218,13 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("sample", help="run a sampler and write an .npz trajectory")
     add_sampler_options(p)
+    add_config_option(p)
     p.add_argument("--out", default="run.npz", help="output .npz (default run.npz)")
+    p.add_argument("--ply", metavar="PATH", help="also write the final cloud as a .ply")
+    p.add_argument("--save-config", metavar="PATH",
+                   help="also write the run's configuration as .json, for --config")
     p.set_defaults(func=cmd_sample)
+    parser.commands["sample"] = p
 
     p = sub.add_parser("evaluate", help="run the fidelity table of the design notes")
     p.add_argument("--seeds", type=_seeds, default=list(range(10)), help="e.g. 0-9 or 0,1")
@@ -198,7 +253,8 @@ def build_parser() -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parse_with_config(parser, argv, parser.commands["sample"])
         return args.func(args)
     except UsageError as err:
         print(err, file=sys.stderr)

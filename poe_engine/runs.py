@@ -3,7 +3,6 @@ what it streamed. Shared by the command line, the evaluation table and tests."""
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -92,21 +91,17 @@ class RunResult:
 
     def save_npz(self, path: str | Path) -> Path:
         """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), meta (JSON)."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            raise ValueError(f"{path}: the output file must end in .npz")
-        trajectory = torch.stack([r.best for r in self.records]).cpu().numpy()
-        np.savez_compressed(
+        from .exports import write_trajectory_npz  # exports imports this module
+
+        return write_trajectory_npz(
             path,
-            trajectory=trajectory.astype(np.float32),
-            final=trajectory[-1].astype(np.float32),
+            trajectory=torch.stack([r.best for r in self.records]).cpu().numpy(),
             log_weights=torch.stack([r.log_weights for r in self.records]).cpu().numpy(),
-            ess=np.array([r.ess for r in self.records], dtype=np.float64),
-            resampled=np.array([r.resampled for r in self.records], dtype=bool),
-            t=np.array([r.t for r in self.records], dtype=np.float64),
-            meta=np.array(json.dumps(self.meta)),
+            ess=np.array([r.ess for r in self.records]),
+            resampled=np.array([r.resampled for r in self.records]),
+            t=np.array([r.t for r in self.records]),
+            meta=self.meta,
         )
-        return path
 
 
 def run(

@@ -215,3 +215,39 @@ def test_the_app_process_closes_mid_run_with_exit_code_0(tmp_path):
     assert "Destroyed while thread" not in done.stderr
     assert shot.stat().st_size > 10_000
     assert done.stdout.strip() == str(shot)
+
+
+def test_custom_reward_colour_comes_from_the_colour_dialog(qtbot, window, monkeypatch):
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QColorDialog
+
+    monkeypatch.setattr(QColorDialog, "getColor", staticmethod(lambda *a, **k: QColor("#ff8000")))
+    custom = click(qtbot, window, QPushButton, "rewardColor_custom")
+    assert custom.isChecked() and "#ff8000" in custom.text()
+    assert window.reward_panel.color == "#ff8000"
+    set_spin(window, "stepsSpin", 8)
+    set_spin(window, "particlesSpin", 2)
+    run_to_end(qtbot, window)
+    assert window.frames[-1].reward == "#ff8000"
+    # a cancelled dialog keeps the colour we had
+    monkeypatch.setattr(QColorDialog, "getColor", staticmethod(lambda *a, **k: QColor()))
+    click(qtbot, window, QPushButton, "rewardColor_custom")
+    assert window.reward_panel.color == "#ff8000"
+
+
+def test_space_toggles_pause_during_a_run(qtbot, window):
+    set_spin(window, "stepsSpin", 300)
+    set_spin(window, "particlesSpin", 2)
+    set_spin(window, "pointsSpin", 64)
+    click(qtbot, window, QToolButton, "runButton")
+    qtbot.waitUntil(lambda: len(window.frames) >= 2, timeout=30_000)
+    window.activateWindow()  # window shortcuts need the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.view3d.setFocus()
+    qtbot.keyClick(window.view3d, Qt.Key.Key_Space)
+    assert window.worker.paused
+    assert window.findChild(QToolButton, "pauseButton").isChecked()
+    qtbot.keyClick(window.view3d, Qt.Key.Key_Space)
+    assert not window.worker.paused
+    with qtbot.waitSignal(window.runFinished, timeout=10_000):
+        click(qtbot, window, QToolButton, "stopButton")

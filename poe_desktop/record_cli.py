@@ -1,0 +1,187 @@
+"""`poe-desktop record`: the app's recording pipeline without a window on screen.
+
+It runs the sampler in this thread, renders every step in an offscreen 3-D view
+and encodes MP4, GIF or a folder of PNGs. `--grid experts` puts each generative
+expert alone (Euler) beside their product (AIS); `--grid colors` the product
+steered to red, green and blue. It needs a display or Xvfb for OpenGL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from poe_engine.cli import (
+    Parser,
+    UsageError,
+    add_sampler_options,
+    parse_with_config,
+    reward_from,
+    settings_from,
+)
+from poe_engine.experts import ColorReward
+from poe_engine.runs import (
+    EXPERT_NAMES,
+    build_composition,
+    build_experts,
+    parse_experts,
+    resolve_device,
+    run,
+)
+from poe_engine.samplers import SamplerError
+from poe_engine.weights import WeightsError
+
+from .gui_gc import collect_if_due, collect_on_gui_thread
+
+NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPLAY and "
+              "WAYLAND_DISPLAY are unset). Run it under a virtual one: "
+              "xvfb-run -a poe-desktop record ...")
+GRID_PANEL_SIZE = "360x360"
+
+
+@dataclass
+class Panel:
+    title: str
+    clouds: np.ndarray  # (T, N, 6)
+    log_weights: np.ndarray  # (T, L)
+    ess: np.ndarray  # (T,)
+    t: np.ndarray  # (T,)
+    experts: tuple[str, ...]
+    reward: str | None
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="poe-desktop record",
+               description="Record a run (or a comparison grid) to MP4, GIF or PNG frames.")
+    add_sampler_options(p)
+    p.add_argument("--config", help="run configuration (JSON) to replay; options given here win")
+    p.add_argument("--out", required=True, help="run.mp4 | run.gif | frames_dir/")
+    p.add_argument("--size", default=None,
+                   help="frame size WxH (default 800x800; for grids, each panel's, 360x360)")
+    p.add_argument("--fps", type=int, default=24)
+    p.add_argument("--hold", type=float, default=1.5, help="seconds to hold the last frame")
+    p.add_argument("--turntable", action="store_true", help="orbit slowly during the run")
+    p.add_argument("--no-overlay", action="store_true", help="no step/experts/reward/ESS text")
+    p.add_argument("--grid", choices=("experts", "colors"), help="a titled comparison grid")
+    p.add_argument("--point-size", type=float, default=None)
+    return p
+
+
+def run_panels(args: argparse.Namespace) -> list[Panel]:
+    """The runs to record: one, or a grid's, all from the same seed."""
+    device = resolve_device(args.device, lambda m: print(f"poe-desktop: warning: {m}",
+                                                         file=sys.stderr))
+    settings = settings_from(args)
+    experts = build_experts(args.weights, device)
+    if args.grid == "experts":
+        jobs = [(f"{name} alone (Euler)", "euler", [name], None) for name in EXPERT_NAMES]
+        jobs.append(("product (AIS)", "ais", list(EXPERT_NAMES), reward_from(args)))
+    elif args.grid == "colors":
+        jobs = [(f"product → {c}", "ais", list(EXPERT_NAMES), ColorReward(c, args.strength))
+                for c in ("red", "green", "blue")]
+    else:
+        reward = reward_from(args)
+        jobs = [("", args.sampler, list(parse_experts(args.experts)), reward)]
+    panels = []
+    for title, sampler, enabled, reward in jobs:
+        composition = build_composition(experts, enabled, reward)
+        result = run(composition, settings, sampler, args.seed, device)
+        recs = result.records
+        panels.append(Panel(
+            title=title,
+            clouds=np.stack([r.best.cpu().numpy() for r in recs]),
+            log_weights=np.stack([r.log_weights.cpu().numpy() for r in recs]),
+            ess=np.array([r.ess for r in recs]),
+            t=np.array([r.t for r in recs]),
+            experts=tuple(enabled), reward=None if reward is None else reward.name))
+        print(f"  {title or sampler}: {len(recs)} steps in {result.seconds:.1f} s",
+              file=sys.stderr)
+    return panels
+
+
+def record(args: argparse.Namespace, panels: list[Panel]) -> str:
+    from .recording import (
+        BackgroundEncoder,
+        FrameInfo,
+        OffscreenView,
+        burn_text,
+        compose_grid,
+        even_size,
+        overlay_lines,
+        parse_size,
+        qimage_to_rgb,
+    )
+
+    size = parse_size(args.size or (GRID_PANEL_SIZE if args.grid else "800x800"))
+    columns = len(panels)
+    frame_size = even_size((size[0] * columns, size[1]))
+    size = (frame_size[0] // columns, frame_size[1])
+    encoder = BackgroundEncoder(args.out, frame_size, args.fps)
+    view = OffscreenView(size)
+    if args.point_size:
+        view.set_point_size(args.point_size)
+    elif args.grid:
+        view.set_point_size(4.0)
+    last = None
+    try:
+        for k in range(len(panels[0].clouds)):
+            if args.turntable:
+                view.orbit(0.75, 0)
+            images = []
+            for p in panels:
+                image = view.render(p.clouds[k])
+                if not args.no_overlay:
+                    info = FrameInfo(k + 1, len(p.clouds), float(p.t[k]), p.experts, p.reward,
+                                     float(p.ess[k]), p.log_weights.shape[1])
+                    burn_text(image, overlay_lines(info))
+                images.append(image)
+            frame = images[0] if not args.grid else compose_grid(images,
+                                                                 [p.title for p in panels])
+            last = qimage_to_rgb(frame)
+            encoder.submit(last)
+            collect_if_due()  # no event loop runs here: collect between frames
+        for _ in range(round(args.hold * args.fps)):
+            encoder.submit(last)
+        return str(encoder.close())
+    finally:
+        view.close()
+
+
+def main(argv: list[str]) -> int:
+    from .app import display_available
+
+    try:
+        args = parse_args(argv)
+        if not display_available():
+            print(NO_DISPLAY, file=sys.stderr)
+            return 2
+        from .recording import RecordingError, output_format, parse_size
+
+        output_format(args.out)
+        if args.size:
+            parse_size(args.size)
+        import pyqtgraph as pg
+
+        pg.mkQApp("poe-desktop record")
+        collect_on_gui_thread()
+        panels = run_panels(args)
+        path = record(args, panels)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"poe-desktop record: error: {err}", file=sys.stderr)
+        return 2
+    except (WeightsError, SamplerError, RecordingError) as err:
+        print(f"poe-desktop record: error: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Options, with a --config file's values as defaults (explicit options win)."""
+    return parse_with_config(build_parser(), argv)

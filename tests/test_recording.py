@@ -1,0 +1,193 @@
+"""Recordings: what `poe-desktop record` and the Record button write, decoded again."""
+
+import errno
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QLineEdit, QSpinBox, QToolButton
+
+from poe_desktop.app import main as desktop_main
+
+pytestmark = pytest.mark.gui
+QUICK = ["--steps", "24", "--particles", "2", "--points", "128", "--fps", "10"]
+BACKGROUND = np.array([20, 20, 24])
+
+
+def dominant(rgb: np.ndarray) -> str:
+    """The largest channel of the drawn (non-background) pixels."""
+    px = rgb[..., :3].reshape(-1, 3).astype(int)
+    drawn = px[np.abs(px - BACKGROUND).sum(axis=1) > 80]
+    return ("red", "green", "blue")[int(np.argmax(drawn.mean(axis=0)))]
+
+
+def decode_mp4(path):
+    import av
+
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def test_mp4_has_every_step_plus_the_hold_and_ends_in_the_reward_colour(qapp, tmp_path):
+    out = tmp_path / "run.mp4"
+    assert desktop_main(["record", *QUICK, "--reward", "green", "--seed", "1", "--hold", "0.5",
+                         "--size", "160x128", "--out", str(out)]) == 0
+    frames = decode_mp4(out)
+    assert len(frames) == 24 + 5
+    assert frames[-1].shape == (128, 160, 3)
+    assert dominant(frames[-1]) == "green"
+    assert np.abs(frames[-1].astype(int) - frames[-2]).mean() < 2  # held
+
+
+def test_gif_is_written_by_pillow_with_every_frame(qapp, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "run.gif"
+    assert desktop_main(["record", *QUICK, "--reward", "blue", "--seed", "2", "--hold", "0.3",
+                         "--size", "120x120", "--turntable", "--out", str(out)]) == 0
+    with Image.open(out) as gif:
+        assert gif.size == (120, 120)
+        durations = []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            durations.append(gif.info["duration"])
+        last = np.asarray(gif.convert("RGB"))
+    # every step is a frame; the held copies of the last one are merged into its duration
+    assert gif.n_frames == 24
+    assert sum(durations) == (24 + 3) * 100 and durations[-1] == 4 * 100
+    assert dominant(last) == "blue"
+
+
+def test_colour_grid_has_three_titled_panels_in_their_colours(qapp, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "grid"
+    assert desktop_main(["record", "--steps", "48", "--particles", "4", "--points", "128",
+                         "--grid", "colors", "--size", "128x128", "--hold", "0",
+                         "--out", f"{out}/"]) == 0
+    files = sorted(out.glob("frame_*.png"))
+    assert len(files) == 48
+    last = np.asarray(Image.open(files[-1]).convert("RGB"))
+    assert last.shape == (128, 3 * 128, 3)
+    panels = [last[:, i * 128:(i + 1) * 128] for i in range(3)]
+    assert [dominant(p[30:]) for p in panels] == ["red", "green", "blue"]
+    title_strip = last[:30].reshape(-1, 3)
+    assert (title_strip.min(axis=1) > 200).sum() > 50  # white title text in every run
+
+
+def test_replaying_a_saved_configuration_reproduces_the_frames(qapp, tmp_path):
+    from PIL import Image
+
+    config = tmp_path / "run.json"
+    assert subprocess.run([sys.executable, "-m", "poe_engine", "sample", "--steps", "10",
+                           "--particles", "3", "--points", "96", "--reward", "#20a0ff",
+                           "--seed", "4", "--save-config", str(config),
+                           "--out", str(tmp_path / "run.npz")],
+                          capture_output=True, timeout=120).returncode == 0
+    for name in ("a", "b"):
+        assert desktop_main(["record", "--config", str(config), "--size", "96x96",
+                             "--hold", "0", "--out", f"{tmp_path / name}/"]) == 0
+    a = sorted((tmp_path / "a").glob("*.png"))
+    b = sorted((tmp_path / "b").glob("*.png"))
+    assert len(a) == len(b) == 10
+    for fa, fb in zip(a, b, strict=True):
+        assert np.array_equal(np.asarray(Image.open(fa)), np.asarray(Image.open(fb)))
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["--out", "run.avi"], "record to .mp4, .gif or a folder"),
+    (["--out", "x.mp4", "--size", "big"], "size must look like 800x800"),
+    (["--out", "x.mp4", "--grid", "moods"], "invalid choice"),
+])
+def test_bad_record_arguments_are_one_line_errors(qapp, capsys, bad, message):
+    assert desktop_main(["record", *QUICK, *bad]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unwritable_output_is_reported(qapp, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert desktop_main(["record", *QUICK, "--out", str(blocker / "run.mp4")]) == 1
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_without_a_display_record_says_how_to_run_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                             "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "poe_desktop", "record", "--out",
+                           str(tmp_path / "x.mp4")], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 2
+    assert "xvfb-run -a poe-desktop record" in done.stderr
+
+
+# ---- the Record button -------------------------------------------------------------------
+@pytest.fixture
+def window(qtbot):
+    from poe_desktop import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
+def small_run(window, steps=12):
+    window.findChild(QSpinBox, "stepsSpin").setValue(steps)
+    window.findChild(QSpinBox, "particlesSpin").setValue(2)
+    window.findChild(QSpinBox, "pointsSpin").setValue(128)
+
+
+def test_record_button_captures_every_step_of_a_run(qtbot, window, tmp_path):
+    small_run(window)
+    window.findChild(QLineEdit, "recordPathEdit").setText(str(tmp_path / "app.mp4"))
+    window.recording_panel.size.setCurrentText("640x640")
+    window.recording_panel.hold.setValue(0.5)
+    record = window.findChild(QToolButton, "recordButton")
+    qtbot.mouseClick(record, qtbot_left())
+    assert window.recorder is not None
+    with qtbot.waitSignal(window.runFinished, timeout=120_000):
+        qtbot.mouseClick(window.findChild(QToolButton, "runButton"), qtbot_left())
+    assert window.recorder is None and window.last_recording == str(tmp_path / "app.mp4")
+    frames = decode_mp4(tmp_path / "app.mp4")
+    assert len(frames) == 12 + 12  # 0.5 s hold at 24 fps
+    assert frames[0].shape == (640, 640, 3)
+
+
+def test_a_failing_disk_stops_the_recording_but_not_the_run(qtbot, window, tmp_path,
+                                                            monkeypatch):
+    from poe_desktop import recording
+
+    def full_disk(self, rgb):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(recording.FramesWriter, "write", full_disk)
+    small_run(window, steps=16)
+    window.findChild(QLineEdit, "recordPathEdit").setText(str(tmp_path / "frames") + "/")
+    window.record_action.setChecked(True)
+    with qtbot.waitSignal(window.runFinished, timeout=120_000) as blocker:
+        qtbot.mouseClick(window.findChild(QToolButton, "runButton"), qtbot_left())
+    assert blocker.args == ["completed"] and len(window.frames) == 16
+    assert window.recorder is None and not window.record_action.isChecked()
+    assert "No space left on device" in window.error_dialog.text()
+    window.error_dialog.close()
+
+
+def test_an_unwritable_recording_path_is_refused_with_a_message(qtbot, window, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    window.findChild(QLineEdit, "recordPathEdit").setText(str(blocker / "x.mp4"))
+    window.record_action.setChecked(True)
+    assert window.recorder is None and not window.record_action.isChecked()
+    assert "cannot write" in window.error_dialog.text()
+    window.error_dialog.close()
+
+
+def qtbot_left():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
