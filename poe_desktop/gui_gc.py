@@ -10,19 +10,27 @@ collection is off and the GUI thread collects, from a timer or between rendered 
 from __future__ import annotations
 
 import gc
+import time
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 INTERVAL_MS = 300
+FULL_EVERY_S = 30.0  # full collections walk every object: keep them rare, as gc itself does
+
+_last_full = [time.monotonic()]
 
 
 def collect_if_due() -> None:
-    """Collect the generation whose allocation count passed its threshold (as gc would)."""
+    """Collect the young generations when their counts pass the thresholds; the oldest
+    one at most every FULL_EVERY_S seconds."""
     counts, thresholds = gc.get_count(), gc.get_threshold()
-    for generation in (2, 1, 0):
-        if thresholds[generation] and counts[generation] > thresholds[generation]:
-            gc.collect(generation)
-            return
+    if counts[2] > thresholds[2] and time.monotonic() - _last_full[0] > FULL_EVERY_S:
+        gc.collect(2)
+        _last_full[0] = time.monotonic()
+    elif counts[1] > thresholds[1]:
+        gc.collect(1)
+    elif counts[0] > thresholds[0]:
+        gc.collect(0)
 
 
 class GuiThreadCollector(QObject):

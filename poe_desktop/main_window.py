@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ from .view3d import CloudView
 from .worker import Frame, RunConfig, SamplerWorker
 
 DRAW_INTERVAL_MS = 30
+STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
 SETTINGS_ENV = "POE_DESKTOP_SETTINGS"  # an .ini path; the platform's store otherwise
 ABOUT = """<h3>PoE Desktop</h3>
 <p>Three small flow models each move one axis of a point cloud; an analytic expert only
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
         self._shown = -1  # index of the frame on screen
         self._follow = True  # the view follows the newest frame
         self._dirty = False
+        self._stats_at = 0.0  # when the plots were last updated
         self.error_dialog: QMessageBox | None = None
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
@@ -425,6 +428,7 @@ class MainWindow(QMainWindow):
     def _end_run(self, reason: str) -> None:
         self._wait_for_thread()
         self._draw_pending()  # the last frames, at once
+        self._update_stats(force=True)
         if self.recorder is not None:
             self._finish_recording()
         self.pause_action.setChecked(False)
@@ -463,11 +467,17 @@ class MainWindow(QMainWindow):
         self.timeline.setEnabled(True)
         if self._follow:
             self.show_frame(newest)
-        self.stats_panel.update_from(self.frames)
+        self._update_stats()
         f = self.frames[-1]
         self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s")
         self.progress.setRange(0, f.steps)
         self.progress.setValue(f.index + 1)
+
+    def _update_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._stats_at >= STATS_INTERVAL_S:
+            self._stats_at = now
+            self.stats_panel.update_from(self.frames)
 
     def show_frame(self, index: int) -> None:
         """Put step `index` of the timeline on screen."""

@@ -234,7 +234,8 @@ class StatsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
-        pg.setConfigOptions(antialias=True)
+        # antialiased plot lines cost a lot under software rendering; these plots are small
+        pg.setConfigOptions(antialias=False)
         self.ess_plot = _plot("essPlot", "effective sample size", "step")
         self.ess_curve = self.ess_plot.plot(pen=pg.mkPen("#7fc8ff", width=2))
         self.resample_marks = self.ess_plot.plot(pen=None, symbol="t", symbolSize=7,

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QLineEdit, QSpinBox, QToolButton
+from PySide6.QtWidgets import QLineEdit, QPushButton, QSpinBox, QToolButton
 
 from poe_desktop.app import main as desktop_main
 
@@ -191,3 +191,51 @@ def qtbot_left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_app_exports_and_a_replayed_configuration_gives_the_apps_frames(qtbot, window,
+                                                                        tmp_path):
+    """File > Export...: the trajectory as `poe-engine sample` writes it, the final cloud as
+    PLY, the run's configuration (which `poe-desktop record --config` replays into the very
+    frames the Record button captured), and a PNG."""
+    import json
+
+    from PIL import Image
+    from plyfile import PlyData
+
+    small_run(window, steps=10)
+    window.findChild(QPushButton, "rewardColor_blue").click()
+    window.findChild(QLineEdit, "recordPathEdit").setText(f"{tmp_path / 'app'}/")
+    window.recording_panel.size.setCurrentText("640x640")
+    window.recording_panel.hold.setValue(0)
+    window.record_action.setChecked(True)
+    with qtbot.waitSignal(window.runFinished, timeout=120_000):
+        qtbot.mouseClick(window.findChild(QToolButton, "runButton"), qtbot_left())
+
+    for name in ("run.npz", "final.ply", "run.json", "shot.png"):
+        assert window.export_to(tmp_path / name), name
+    with np.load(tmp_path / "run.npz") as run:
+        assert run["trajectory"].shape == (10, 128, 6) and run["log_weights"].shape == (10, 2)
+        assert np.allclose(run["final"], window.frames[-1].cloud)
+        assert json.loads(str(run["meta"]))["reward"] == "blue"
+    ply = PlyData.read(str(tmp_path / "final.ply"))
+    assert len(ply["vertex"]) == 128
+    assert np.allclose(ply["vertex"]["x"], window.frames[-1].cloud[:, 0])
+    assert Image.open(tmp_path / "shot.png").size[0] > 500
+
+    assert desktop_main(["record", "--config", str(tmp_path / "run.json"), "--size", "640x640",
+                         "--hold", "0", "--out", f"{tmp_path / 'replay'}/"]) == 0
+    app_frames = sorted((tmp_path / "app").glob("*.png"))
+    replayed = sorted((tmp_path / "replay").glob("*.png"))
+    assert len(app_frames) == len(replayed) == 10
+    for a, b in zip(app_frames, replayed, strict=True):
+        assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))), a.name
+
+
+def test_exporting_before_any_run_or_to_a_bad_place_says_why(qtbot, window, tmp_path):
+    assert not window.export_to(tmp_path / "run.npz")
+    assert "Run the sampler first" in window.error_dialog.text()
+    window.error_dialog.close()
+    assert not window.export_to(tmp_path / "run.obj")
+    assert "use .npz, .ply, .json or .png" in window.error_dialog.text()
+    window.error_dialog.close()
