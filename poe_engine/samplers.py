@@ -181,6 +181,13 @@ def _check_finite(x: torch.Tensor, k: int, t: float) -> None:
 # --------------------------------------------------------------------------- samplers
 
 
+def _start(settings: SamplerSettings, seed: int, device: torch.device | str):
+    """The run's random generator, its noise clouds (L, N, 6) and its level grid."""
+    generator = make_generator(seed, device)
+    x = NOISE.sample(settings.particles, settings.points, generator, device)
+    return generator, x, time_grid(settings.steps)
+
+
 def euler(
     composition: Composition,
     settings: SamplerSettings,
@@ -192,9 +199,7 @@ def euler(
     If a reward is on, the log-weights are its value per particle (best-of-L
     selection, no resampling); otherwise they are zero and particle 0 is shown.
     """
-    generator = make_generator(seed, device)
-    x = NOISE.sample(settings.particles, settings.points, generator, device)
-    grid = time_grid(settings.steps)
+    _, x, grid = _start(settings, seed, device)
     for k in range(settings.steps):
         product = composition.snapshot()
         x = ode_step(product, x, grid[k], grid[k + 1], settings.ode_scale)
@@ -229,9 +234,7 @@ def ais(
     the effective target is sharper than exp(R) by an unknown power.
     After a resampling all log-weights restart at zero.
     """
-    generator = make_generator(seed, device)
-    x = NOISE.sample(settings.particles, settings.points, generator, device)
-    grid = time_grid(settings.steps)
+    generator, x, grid = _start(settings, seed, device)
     log_w = torch.zeros(settings.particles, device=x.device)
     applied = torch.zeros_like(log_w)  # potential already folded into the weights
     for k in range(settings.steps):
