@@ -483,9 +483,8 @@ class MainWindow(QMainWindow):
         """Put step `index` of the timeline on screen."""
         frame = self.frames[index]
         self.view3d.show_cloud(frame.cloud)
-        if self.trails_action.isChecked():
-            start = max(0, index - self.view3d.trail_length + 1)
-            self.view3d.show_trails([f.cloud for f in self.frames[start : index + 1]])
+        if self.trails_action.isChecked() and frame.trail is not None:
+            self.view3d.show_trails(frame.trail, frame.cloud)
         self._shown = index
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")

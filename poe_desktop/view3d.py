@@ -24,7 +24,6 @@ CENTER = (0.5, 0.5, 0.5)
 # sqrt(3)/2) fits at a distance of about 1.73, so leave a margin around it.
 CAMERA = {"distance": 2.6, "elevation": 22, "azimuth": 40}
 DEFAULT_POINT_SIZE = 6.0
-DEFAULT_TRAIL_LENGTH = 12
 
 
 def unit_cube_edges() -> NDArray[np.float32]:
@@ -67,7 +66,6 @@ class CloudView(gl.GLViewWidget):
         self.setBackgroundColor(BACKGROUND_RGB)
         self.setMinimumSize(320, 240)
         self.point_size = DEFAULT_POINT_SIZE
-        self.trail_length = DEFAULT_TRAIL_LENGTH
         self.cloud: NDArray[np.float32] | None = None
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
@@ -106,18 +104,17 @@ class CloudView(gl.GLViewWidget):
         if self.cloud is not None:
             self.scatter.setData(size=self.point_size)
 
-    def show_trails(self, history: list[NDArray]) -> None:
-        """Each point's path through `history` (oldest first, N x 6 each), fading with age."""
-        if len(history) < 2 or not self.trails.visible():
+    def show_trails(self, path: NDArray, cloud: NDArray) -> None:
+        """Each point's path (k, N, 3, oldest first) in its colour, fading with age."""
+        if len(path) < 2 or not self.trails.visible():
             self.trails.setData(pos=np.zeros((0, 3), np.float32))
             return
-        path = np.stack([h[:, :3] for h in history]).astype(np.float32)  # (k, N, 3)
+        path = np.asarray(path, dtype=np.float32)
         k, n, _ = path.shape
-        pos = np.stack([path[:-1], path[1:]], axis=2).reshape(-1, 3)  # (k-1)*N*2
-        age = np.repeat(np.linspace(0.15, 0.7, k - 1, dtype=np.float32), 2 * n)
-        color = np.repeat(cloud_colors(history[-1])[None], k - 1, axis=0)  # (k-1, N, 4)
-        color = np.repeat(color, 2, axis=1).reshape(-1, 4)
-        color[:, 3] = age
+        pos = np.stack([path[:-1], path[1:]], axis=2).reshape(-1, 3)  # (k-1) * N * 2
+        color = np.repeat(np.repeat(cloud_colors(cloud)[None], k - 1, axis=0), 2, axis=1)
+        color = color.reshape(-1, 4)
+        color[:, 3] = np.repeat(np.linspace(0.1, 0.6, k - 1, dtype=np.float32), 2 * n)
         self.trails.setData(pos=pos, color=color, mode="lines")
 
     def view_pixels(self) -> NDArray[np.uint8]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ class Frame:
     off_sphere: float
     chamfer: float
     steps_per_second: float
+    trail: np.ndarray | None = None  # (k, N, 3): the shown particle's own last k positions
 
 
 class SamplerWorker(QObject):
@@ -55,10 +56,14 @@ class SamplerWorker(QObject):
     finished = Signal(str)  # "completed" | "stopped"
     failed = Signal(str)  # a message for the user
 
+    TRAIL_LENGTH = 8
+
     def __init__(self, composition: Composition, config: RunConfig) -> None:
         super().__init__()
         self.composition = composition
-        self.config = config
+        # every particle is needed to follow the shown particle's own ancestry for its trail
+        self.config = replace(config, settings=replace(config.settings, keep_particles=True))
+        self._history: list[torch.Tensor] = []  # the last positions of every particle
         self._stop = threading.Event()
         self._go = threading.Event()  # set while running freely
         self._go.set()
@@ -118,15 +123,23 @@ class SamplerWorker(QObject):
                 rate = 1.0 / max(now - last, 1e-6) if rate == 0 else 0.8 * rate + 0.2 / max(
                     now - last, 1e-6)
                 last = now
-                self.frameReady.emit(self._frame(record, rate))
+                self.frameReady.emit(self._frame(record, rate, self._trail(record)))
             self.finished.emit("stopped")
         except torch.cuda.OutOfMemoryError:
             self.failed.emit("The GPU ran out of memory: try fewer particles or points.")
         except Exception as err:  # the app must stay up whatever the engine raises
             self.failed.emit(f"{type(err).__name__}: {err}")
 
+    def _trail(self, record) -> np.ndarray:
+        """The shown particle's path through the last steps, along its own ancestry."""
+        self._history = (self._history + [record.particles[..., :3]])[-self.TRAIL_LENGTH:]
+        trail = torch.stack([h[record.best_index] for h in self._history]).cpu().numpy()
+        if record.ancestors is not None:  # the next step's particles descend from these
+            self._history = [h[record.ancestors] for h in self._history]
+        return trail
+
     @staticmethod
-    def _frame(record, rate: float) -> Frame:
+    def _frame(record, rate: float, trail: np.ndarray | None = None) -> Frame:
         best = record.best.detach().float()
         fid = fidelity(best)
         return Frame(
@@ -143,4 +156,5 @@ class SamplerWorker(QObject):
             off_sphere=fid.off_sphere,
             chamfer=fid.chamfer,
             steps_per_second=rate,
+            trail=trail,
         )

@@ -86,10 +86,12 @@ class StepRecord:
     experts: tuple[str, ...]  # experts in play at this step
     reward: str | None  # reward in play at this step
     particles: torch.Tensor | None = None  # (L, N, 6) when settings.keep_particles
+    # after resampling, particle j of the next step descends from particle ancestors[j]
+    ancestors: torch.Tensor | None = None
 
     def summary(self) -> dict:
         d = asdict(self)
-        for key in ("best", "log_weights", "particles"):
+        for key in ("best", "log_weights", "particles", "ancestors"):
             d.pop(key)
         return d
 
@@ -261,6 +263,7 @@ def ais(
                          settings.keep_particles)
         if resampling:
             ancestors = resample(log_w, settings.resampling, generator)
+            record.ancestors = ancestors
             x, applied = x[ancestors], applied[ancestors]
             log_w = torch.zeros_like(log_w)
         yield record

@@ -251,3 +251,19 @@ def test_space_toggles_pause_during_a_run(qtbot, window):
     assert not window.worker.paused
     with qtbot.waitSignal(window.runFinished, timeout=10_000):
         click(qtbot, window, QToolButton, "stopButton")
+
+
+def test_trails_follow_the_shown_particles_own_ancestry(qtbot, window):
+    """A trail ends where the shown cloud is, and each of its steps is the same particle's
+    earlier position (through resampling), not another particle's."""
+    window.trails_action.setChecked(True)
+    set_spin(window, "stepsSpin", 20)
+    set_spin(window, "particlesSpin", 4)
+    set_spin(window, "pointsSpin", 64)
+    run_to_end(qtbot, window)
+    assert any(f.resampled for f in window.frames)
+    for frame in window.frames[8:]:
+        assert frame.trail.shape == (8, 64, 3)
+        assert np.allclose(frame.trail[-1], frame.cloud[:, :3])
+    drawn = np.asarray(window.view3d.trails.pos)
+    assert drawn.shape == (7 * 64 * 2, 3)

@@ -69,6 +69,7 @@ def test_resampling_happens_when_ess_is_low_and_resets_weights():
     assert any(r.resampled for r in records)
     for r in records:  # resampling exactly when ESS falls under half the particles
         assert r.resampled == (r.ess < 0.5 * SMALL.particles)
+        assert (r.ancestors is not None) == r.resampled  # and the lineage is reported
     flat = list(ais(product(None), SMALL, seed=0))
     assert not any(r.resampled for r in flat)
     assert all(torch.all(r.log_weights == 0) and r.ess == 4 for r in flat)
