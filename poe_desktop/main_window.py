@@ -611,10 +611,3 @@ class MainWindow(QMainWindow):
         self._save_settings()
         super().closeEvent(event)
 
-
-def frame_pixels_summary(pixels: np.ndarray, background=(20, 20, 24)) -> dict:
-    """Count the drawn (non-background) pixels of a view grab and their mean colour."""
-    rgb = pixels[..., :3].astype(np.int32)
-    drawn = np.abs(rgb - np.array(background)).sum(axis=-1) > 60
-    mean = rgb[drawn].mean(axis=0) if drawn.any() else np.zeros(3)
-    return {"drawn": int(drawn.sum()), "mean_rgb": tuple(float(c) for c in mean)}

@@ -244,7 +244,7 @@ class StatsPanel(QWidget):
         self.weight_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#9be08a")
         self.weight_plot.addItem(self.weight_bars)
         self.fidelity_plot = _plot("fidelityPlot", "fidelity of the shown cloud", "step")
-        self.fidelity_plot.addLegend(offset=(-5, 5))
+        self.fidelity_plot.addLegend(offset=(-5, 5), brush=(20, 20, 24, 200))
         self.radial_curve = self.fidelity_plot.plot(pen=pg.mkPen("#ff8a80", width=2),
                                                     name="radial error")
         self.off_curve = self.fidelity_plot.plot(pen=pg.mkPen("#ffd54a", width=2),

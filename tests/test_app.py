@@ -7,7 +7,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QPushButton, QSlider, QSpinBox, QToolButton
 
 from poe_desktop import MainWindow
-from poe_desktop.main_window import frame_pixels_summary
 from poe_engine.evaluation import PRODUCT_BARS, SINGLE_EXPERT_MIN_OFF_SPHERE
 from poe_engine.metrics import fidelity
 
@@ -23,6 +22,14 @@ def window(qtbot):
         w.show()
     yield w
     w.close()
+
+
+def frame_pixels_summary(pixels: np.ndarray, background=(20, 20, 24)) -> dict:
+    """The drawn (non-background) pixels of a view grab: how many, and their mean colour."""
+    rgb = pixels[..., :3].astype(np.int32)
+    drawn = np.abs(rgb - np.array(background)).sum(axis=-1) > 60
+    mean = rgb[drawn].mean(axis=0) if drawn.any() else np.zeros(3)
+    return {"drawn": int(drawn.sum()), "mean_rgb": tuple(float(c) for c in mean)}
 
 
 def click(qtbot, window, cls, name):
