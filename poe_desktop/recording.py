@@ -19,7 +19,6 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from .view3d import CloudView
 
-FORMATS = ("mp4", "gif", "frames")
 DEFAULT_SIZE = (800, 800)
 DEFAULT_FPS = 24
 DEFAULT_HOLD_SECONDS = 1.5

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -88,12 +88,6 @@ class StepRecord:
     particles: torch.Tensor | None = None  # (L, N, 6) when settings.keep_particles
     # after resampling, particle j of the next step descends from particle ancestors[j]
     ancestors: torch.Tensor | None = None
-
-    def summary(self) -> dict:
-        d = asdict(self)
-        for key in ("best", "log_weights", "particles", "ancestors"):
-            d.pop(key)
-        return d
 
 
 # --------------------------------------------------------------------------- moves
