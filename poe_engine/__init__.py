@@ -3,6 +3,7 @@
 The engine never imports Qt; `poe_desktop` builds on it.
 """
 
+from .errors import InputError, OutputError
 from .experts import AxisFlowExpert, ColorReward, MonochromeColorExpert
 from .metrics import fidelity
 from .product import Composition
@@ -13,7 +14,9 @@ __all__ = [
     "AxisFlowExpert",
     "ColorReward",
     "Composition",
+    "InputError",
     "MonochromeColorExpert",
+    "OutputError",
     "SamplerError",
     "SamplerSettings",
     "StepRecord",

@@ -7,12 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from .experts import ColorReward, parse_color
+from .errors import InputError, OutputError, number_problem, one_line, shown
+from .experts import MAX_STRENGTH, ColorReward, parse_color
 from .exports import CONFIG_KEYS, DEVICES, config_from_args, load_config, save_config, write_ply
+from .paths import check_output_path
 from .runs import build_composition, build_experts, parse_experts, run
 from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
 from .weights import DEFAULT_DIR, WeightsError
+from .world import SEED_RANGE
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -31,24 +34,72 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+MAX_SEEDS = 1000  # seeds one `evaluate` or `train --eval-seeds` may list
+
+
+def number(low: float, high: float, integer: bool = False):
+    """An argparse `type`: a number (an integer when `integer`) in [low, high], else an
+    ArgumentTypeError that says the range (argparse names the option)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:  # not a number (or an int of more digits than Python reads)
+            kind = "an integer" if integer else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {shown(text)}") from None
+        problem = number_problem(value, low, high, integer)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    return parse
+
+
 def _seeds(text: str) -> list[int]:
-    """'0-9' or '0,3,5' -> list of ints."""
+    """'0-9' or '0,3,5' -> list of ints (at most MAX_SEEDS, each a valid seed)."""
     try:
         if "-" in text.strip("-"):
             lo, hi = text.split("-", 1)
-            return list(range(int(lo), int(hi) + 1))
-        return [int(s) for s in text.split(",") if s.strip()]
+            low, high = int(lo), int(hi)
+            if high - low + 1 > MAX_SEEDS:
+                raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds, got {shown(text)}")
+            seeds = list(range(low, high + 1))
+        else:
+            seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid seeds {text!r}: use 0-9 or 0,3,5") from None
+        raise argparse.ArgumentTypeError(f"invalid seeds {shown(text)}: use 0-9 or 0,3,5") from None
+    if len(seeds) > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SEEDS} seeds, got {len(seeds)}")
+    for seed in seeds:
+        problem = number_problem(seed, *SEED_RANGE, integer=True)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"each seed {problem}")
+    return seeds
 
 
 def _reward(text: str) -> str:
     if text.lower() != "none":
         try:
             parse_color(text)
-        except ValueError as err:
+        except InputError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
     return text
+
+
+def _colors(text: str) -> str:
+    for color in text.split(","):
+        try:
+            parse_color(color)
+        except InputError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _experts(text: str) -> str:
+    try:
+        return ",".join(parse_experts(text))
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def resolve_device(name: str):
@@ -59,19 +110,28 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     """The options of `poe-engine sample`, shared with other front ends. Their dests, less
     `weights`, are the keys of a run configuration (`exports.CONFIG_KEYS`)."""
     d = SamplerSettings()
+    limit = SamplerSettings.LIMITS
     p.add_argument("--sampler", choices=sorted(SAMPLERS), default="ais")
-    p.add_argument("--experts", default="x,y,z,color", help="comma list of x,y,z,color")
+    p.add_argument("--experts", type=_experts, default="x,y,z,color",
+                   help="comma list of x,y,z,color")
     p.add_argument("--reward", type=_reward, default="red",
                    help="red | green | blue | white | #RRGGBB | none")
-    p.add_argument("--strength", type=float, default=300.0, help="reward strength")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--particles", type=int, default=d.particles)
-    p.add_argument("--points", type=int, default=d.points)
-    p.add_argument("--steps", type=int, default=d.steps, help="denoising steps")
-    p.add_argument("--langevin", type=int, default=d.langevin_steps, help="Langevin steps/level")
-    p.add_argument("--kappa", type=float, default=d.kappa, help="Langevin step, x level noise^2")
-    p.add_argument("--ode-scale", type=float, default=d.ode_scale)
-    p.add_argument("--ess-threshold", type=float, default=d.ess_threshold)
+    p.add_argument("--strength", type=number(0.0, MAX_STRENGTH), default=300.0,
+                   help=f"reward strength, 0 to {MAX_STRENGTH:g}")
+    p.add_argument("--seed", type=number(*SEED_RANGE, integer=True), default=0,
+                   help="0 to 2**64 - 1")
+    p.add_argument("--particles", type=number(*limit["particles"], integer=True),
+                   default=d.particles)
+    p.add_argument("--points", type=number(*limit["points"], integer=True), default=d.points)
+    p.add_argument("--steps", type=number(*limit["steps"], integer=True), default=d.steps,
+                   help="denoising steps")
+    p.add_argument("--langevin", type=number(*limit["langevin_steps"], integer=True),
+                   default=d.langevin_steps, help="Langevin steps/level")
+    p.add_argument("--kappa", type=number(*limit["kappa"]), default=d.kappa,
+                   help="Langevin step, x level noise^2")
+    p.add_argument("--ode-scale", type=number(*limit["ode_scale"]), default=d.ode_scale)
+    p.add_argument("--ess-threshold", type=number(*limit["ess_threshold"]),
+                   default=d.ess_threshold)
     p.add_argument("--resampling", choices=RESAMPLING, default=d.resampling)
     p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting)
     p.add_argument("--device", choices=DEVICES, default="auto")
@@ -95,7 +155,7 @@ def parse_with_config(
 
     With `--config PATH`, the configuration's values become that parser's defaults and
     `argv` is parsed again, so options given on the command line win over the file. A bad
-    file raises ValueError (one line naming the file); argparse errors go through
+    file raises InputError (one line naming the file); argparse errors go through
     `parser.error`. Note: the defaults stay set on `subparser` afterwards.
     """
     args = parser.parse_args(argv)
@@ -119,23 +179,15 @@ def reward_from(args: argparse.Namespace) -> ColorReward | None:
     return None if args.reward.lower() == "none" else ColorReward(args.reward, args.strength)
 
 
-def _check_suffix(option: str, path: Path, suffix: str) -> None:
-    if path.suffix != suffix:
-        raise UsageError(f"{option} {path}: the output file must end in {suffix}")
-
-
 def cmd_sample(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     enabled = parse_experts(args.experts)
     reward = reward_from(args)
-    out = Path(args.out)
-    _check_suffix("--out", out, ".npz")
-    ply = None if args.ply is None else Path(args.ply)
-    saved_config = None if args.save_config is None else Path(args.save_config)
-    if ply is not None:
-        _check_suffix("--ply", ply, ".ply")
-    if saved_config is not None:
-        _check_suffix("--save-config", saved_config, ".json")
+    # Every output is checked (and its folder created) before the run, not after it.
+    out = check_output_path("--out", args.out, (".npz",))
+    ply = None if args.ply is None else check_output_path("--ply", args.ply, (".ply",))
+    saved_config = (None if args.save_config is None
+                    else check_output_path("--save-config", args.save_config, (".json",)))
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
     composition = build_composition(experts, enabled, reward)
@@ -150,7 +202,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
         writes.append((saved_config, lambda path: save_config(path, config)))
     for path, write in writes:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             write(path)
         except OSError as err:
             print(f"poe-engine sample: cannot write {path}: {err.strerror or err}",
@@ -169,6 +220,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
+    if args.json:
+        check_output_path("--json", args.json)
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
     report = evaluate(experts, args.seeds, args.colors.split(","), device=device,
@@ -193,6 +246,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .weights import save_experts, update_manifest_metrics
 
     recipe = TrainRecipe(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
+    check_output_path("--out", args.out, folder=True)
     device = resolve_device(args.device)
     nets, final_loss, seconds = train_axis_experts(recipe, device, progress=not args.quiet)
     try:
@@ -228,7 +282,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("evaluate", help="run the fidelity table of the design notes")
     p.add_argument("--seeds", type=_seeds, default=list(range(10)), help="e.g. 0-9 or 0,1")
-    p.add_argument("--colors", default="red,green,blue")
+    p.add_argument("--colors", type=_colors, default="red,green,blue")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR)
     p.add_argument("--json", help="also write the numbers to this JSON file")
@@ -238,10 +292,10 @@ def build_parser() -> Parser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train the three axis experts by flow matching")
-    p.add_argument("--steps", type=int, default=3000)
-    p.add_argument("--batch", type=int, default=4096)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=number(1, 10**6, integer=True), default=3000)
+    p.add_argument("--batch", type=number(1, 2**20, integer=True), default=4096)
+    p.add_argument("--lr", type=number(1e-8, 1.0), default=2e-3)
+    p.add_argument("--seed", type=number(*SEED_RANGE, integer=True), default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--out", type=Path, default=DEFAULT_DIR, help="folder for weights + manifest")
     p.add_argument("--eval-seeds", type=_seeds, default=[0, 1],
@@ -252,18 +306,22 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done; 2 bad input (the command line, a --config file), one line;
+    1 a run that cannot be done (weights, an output that cannot be written, a sampler
+    failure), one line. Any other exception, a ValueError included, is a bug: it is not
+    caught here, so its traceback shows."""
     try:
         parser = build_parser()
         args = parse_with_config(parser, argv, parser.commands["sample"])
         return args.func(args)
     except UsageError as err:
-        print(err, file=sys.stderr)
+        print(one_line(err), file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as err:  # invalid settings found after parsing
-        print(f"poe-engine: error: {err}", file=sys.stderr)
+    except InputError as err:  # invalid settings found after parsing
+        print(f"poe-engine: error: {one_line(err)}", file=sys.stderr)
         return EXIT_USAGE
-    except (WeightsError, SamplerError) as err:
-        print(f"poe-engine: error: {err}", file=sys.stderr)
+    except (WeightsError, SamplerError, OutputError) as err:
+        print(f"poe-engine: error: {one_line(err)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("poe-engine: interrupted", file=sys.stderr)

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from .errors import InputError, check_number, shown
 from .flow import MIN_LEVEL, velocity_to_score
 from .world import NOISE, RGB, XYZ
 
@@ -139,6 +140,9 @@ NAMED_COLORS = {
     "white": (1.0, 1.0, 1.0),
 }
 DEFAULT_STRENGTH = 300.0
+# The largest reward strength anyone may set (command line, configuration, app). The
+# log-reward is computed in float64, where rewards of this size keep weights finite.
+MAX_STRENGTH = 1e4
 
 
 class ColorReward:
@@ -151,8 +155,7 @@ class ColorReward:
 
     def __init__(self, color: str | tuple[float, float, float], strength: float = DEFAULT_STRENGTH):
         self.name, self.target = parse_color(color)
-        if not math.isfinite(strength) or strength < 0:
-            raise ValueError(f"reward strength must be a finite number >= 0, got {strength}")
+        check_number("reward strength", strength, 0.0, MAX_STRENGTH)
         self.strength = float(strength)
 
     def score_mean_color(self, mean_rgb: torch.Tensor) -> torch.Tensor:
@@ -183,10 +186,13 @@ def parse_color(color: str | tuple[float, float, float]) -> tuple[str, tuple[flo
         if len(hexdigits) == 6 and all(ch in "0123456789abcdef" for ch in hexdigits):
             rgb = tuple(int(hexdigits[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
             return "#" + hexdigits, rgb  # type: ignore[return-value]
-        raise ValueError(
-            f"unknown colour {color!r}: use red, green, blue, white or #RRGGBB"
+        raise InputError(
+            f"unknown colour {shown(color)}: use red, green, blue, white or #RRGGBB"
         )
-    rgb = tuple(float(c) for c in color)
+    try:
+        rgb = tuple(float(c) for c in color)
+    except (TypeError, ValueError):
+        rgb = ()
     if len(rgb) != 3 or not all(0.0 <= c <= 1.0 for c in rgb):
-        raise ValueError(f"an RGB target needs 3 values in [0, 1], got {color!r}")
+        raise InputError(f"an RGB target needs 3 values in [0, 1], got {shown(color)}")
     return "#" + "".join(f"{round(c * 255):02x}" for c in rgb), rgb  # type: ignore[return-value]

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
+import stat
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .experts import parse_color
+from .errors import InputError, check_number, cut, one_line, shown
+from .experts import MAX_STRENGTH, parse_color
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerSettings
+from .world import SEED_RANGE
 
 CONFIG_FORMAT = "poe-run-config/1"
 DEVICES = ("auto", "cpu", "cuda")
@@ -32,6 +35,11 @@ _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": W
             "device": DEVICES}
 # Config keys whose allowed range SamplerSettings knows under another name.
 _LIMIT_NAMES = {"langevin": "langevin_steps"}
+# Ranges of the keys that SamplerSettings does not check.
+_RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
+# A configuration is a few hundred bytes; a file (or an .npz's meta) larger than this is
+# refused before it is read.
+MAX_CONFIG_BYTES = 1 << 20
 
 
 # --------------------------------------------------------------------------- PLY
@@ -116,59 +124,54 @@ def config_from_args(args: argparse.Namespace) -> dict:
 
 def check_config(config: dict, source: str = "configuration") -> dict:
     """Validate a configuration; returns it normalised (format first, keys in CONFIG_KEYS
-    order, numbers as floats). Raises ValueError naming `source` and the problem."""
+    order, numbers as floats). Raises InputError naming `source` and the problem."""
     from .runs import parse_experts  # runs imports this module
 
-    def fail(problem: str) -> ValueError:
-        return ValueError(f"{source}: {problem}")
+    def fail(problem: str) -> InputError:
+        return InputError(f"{source}: {problem}")
 
     if not isinstance(config, dict):
         raise fail("not a run configuration (expected a JSON object)")
     if config.get("format") != CONFIG_FORMAT:
-        raise fail(f"not a run configuration (format {config.get('format')!r}, "
+        raise fail(f"not a run configuration (format {shown(config.get('format'))}, "
                    f"expected {CONFIG_FORMAT!r})")
     unknown = [str(k) for k in config if k != "format" and k not in CONFIG_KEYS]
     if unknown:
-        raise fail(f"unknown key(s) {', '.join(unknown)}: use {', '.join(CONFIG_KEYS)}")
+        raise fail(f"unknown key(s) {cut(', '.join(unknown))}: use {', '.join(CONFIG_KEYS)}")
     out: dict = {"format": CONFIG_FORMAT}
     for key in (k for k in CONFIG_KEYS if k in config):
         value = config[key]
-        if key in _INTEGERS:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise fail(f"{key} must be an integer, got {value!r}")
-        elif key in _NUMBERS:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise fail(f"{key} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise fail(f"{key} must be finite, got {value!r}")
-            value = float(value)
+        if key in _INTEGERS or key in _NUMBERS:
+            low, high = _RANGES.get(key) or SamplerSettings.LIMITS[_LIMIT_NAMES.get(key, key)]
+            try:
+                check_number(key, value, low, high, integer=key in _INTEGERS)
+            except InputError as err:
+                raise fail(str(err)) from None
+            value = value if key in _INTEGERS else float(value)
         elif key == "experts":
             # A list is what the app and older files hold; the option takes a comma list.
             if isinstance(value, list) and all(isinstance(v, str) for v in value):
                 value = ",".join(value)
             if not isinstance(value, str):
-                raise fail(f"experts must be a comma list such as 'x,y,z,color', got {value!r}")
+                raise fail(f"experts must be a comma list such as 'x,y,z,color', "
+                           f"got {shown(value)}")
             try:
                 value = ",".join(parse_experts(value))
-            except ValueError as err:
+            except InputError as err:
                 raise fail(str(err)) from None
         elif key == "reward":
             value = "none" if value is None else value  # null: no reward
             if not isinstance(value, str):
-                raise fail(f"reward must be a string, got {value!r}")
+                raise fail(f"reward must be a string, got {shown(value)}")
             if value.lower() != "none":
                 try:
                     parse_color(value)
-                except ValueError as err:
+                except InputError as err:
                     raise fail(str(err)) from None
         elif key in _CHOICES:
-            if value not in _CHOICES[key]:
-                raise fail(f"{key} must be one of {', '.join(_CHOICES[key])}, got {value!r}")
-        limits = SamplerSettings.LIMITS.get(_LIMIT_NAMES.get(key, key))
-        if limits is not None and not limits[0] <= value <= limits[1]:
-            raise fail(f"{key} must lie in [{limits[0]}, {limits[1]}], got {value}")
-        if key == "strength" and value < 0:
-            raise fail(f"strength must be >= 0, got {value}")
+            if not isinstance(value, str) or value not in _CHOICES[key]:
+                raise fail(f"{key} must be one of {', '.join(_CHOICES[key])}, "
+                           f"got {shown(value)}")
         out[key] = value
     return out
 
@@ -187,26 +190,80 @@ def load_config(path: str | Path) -> dict:
     """Read and check a configuration: a JSON file written by `save_config`, or an .npz
     written by `poe-engine sample` (its meta; keys beyond the configuration are ignored).
     Keys it lacks are absent from the result, so the caller's defaults apply. Raises
-    ValueError with one line naming the file and the problem."""
+    InputError with one line naming the file and the problem; nothing larger than
+    MAX_CONFIG_BYTES is read, and only regular files are."""
     path = Path(path)
-    if path.suffix == ".npz":
-        try:
-            with np.load(path) as run:
-                text = str(run["meta"])
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
-            reason = err.strerror if isinstance(err, OSError) and err.strerror else err
-            raise ValueError(f"{path}: cannot read a run's meta: {reason}") from None
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise ValueError(f"{path}: cannot read: {err.strerror or err}") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not a text file") from None
+    if not str(path).strip():
+        raise InputError("configuration: empty path")
     try:
-        config = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON: {err}") from None
+        info = os.stat(path)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
+        raise InputError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}"
+                         ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: cannot read: a folder, not a configuration file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: cannot read: not a regular file")
+    if path.suffix == ".npz":
+        text = _npz_meta(path)
+    else:
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: too large for a configuration ({info.st_size} bytes; "
+                             f"at most {MAX_CONFIG_BYTES})")
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_CONFIG_BYTES + 1)  # the size may have lied (or grown)
+        except OSError as err:
+            raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
+        if len(data) > MAX_CONFIG_BYTES:
+            raise InputError(f"{path}: too large for a configuration (more than "
+                             f"{MAX_CONFIG_BYTES} bytes)")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not a text file (not UTF-8)") from None
+    config = _parse_json(path, text)
     if path.suffix == ".npz" and isinstance(config, dict):
         config = {k: v for k, v in config.items() if k == "format" or k in CONFIG_KEYS}
     return check_config(config, str(path))
+
+
+def _parse_json(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON: {err}") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a run configuration (nested too deeply)") from None
+    except ValueError:  # an integer of more digits than Python converts to a number
+        raise InputError(f"{path}: not valid JSON: a number too long to read") from None
+
+
+def _npz_meta(path: Path) -> str:
+    """The `meta` string of a run's .npz, read without loading the rest (or anything
+    larger than MAX_CONFIG_BYTES, or pickled)."""
+
+    def fail(problem: object) -> InputError:
+        return InputError(f"{path}: cannot read a run's meta: {problem}")
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise fail("not an .npz file (not a zip archive)") from None
+    except OSError as err:
+        raise fail(err.strerror or err) from None
+    with archive:
+        try:
+            member = archive.getinfo("meta.npy")
+        except KeyError:
+            raise fail("none in it (not written by poe-engine sample)") from None
+        if member.file_size > MAX_CONFIG_BYTES:
+            raise fail(f"too large ({member.file_size} bytes; at most {MAX_CONFIG_BYTES})")
+        try:
+            with archive.open(member) as f:
+                meta = np.lib.format.read_array(f, allow_pickle=False)
+        except Exception as err:  # zipfile, zlib and numpy raise many types for damage
+            raise fail(f"damaged ({cut(one_line(err))})") from None
+    if meta.shape != () or meta.dtype.kind != "U":
+        raise fail("not a string")
+    return str(meta)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .errors import InputError
 from .experts import ColorReward, GenerativeExpert
 
 NUM_CHANNELS = 6
@@ -119,8 +120,8 @@ class Composition:
             self._slot(name).enabled = bool(enabled)
 
     def set_weight(self, name: str, weight: float) -> None:
-        if not 0.0 <= weight <= MAX_WEIGHT:
-            raise ValueError(f"expert weight must lie in [0, {MAX_WEIGHT:g}], got {weight}")
+        if not 0.0 <= weight <= MAX_WEIGHT:  # False for NaN too
+            raise InputError(f"expert weight must lie in [0, {MAX_WEIGHT:g}], got {weight}")
         with self._lock:
             self._slot(name).weight = float(weight)
 
@@ -147,4 +148,4 @@ class Composition:
             return self.slots[name]
         except KeyError:
             known = ", ".join(self.slots) or "none"
-            raise ValueError(f"no expert named {name!r} (known: {known})") from None
+            raise InputError(f"no expert named {name!r} (known: {known})") from None

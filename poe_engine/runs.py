@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .errors import InputError, cut
 from .experts import AXES, ColorReward, GenerativeExpert, MonochromeColorExpert
 from .metrics import Fidelity, fidelity
 from .product import Composition
@@ -29,7 +30,7 @@ def resolve_device(name: str = "auto", on_fallback: Callable[[str], None] | None
     """'auto' | 'cpu' | 'cuda' -> a device that exists. 'cuda' without CUDA falls back to the
     CPU and says so through `on_fallback` (a RuntimeWarning by default)."""
     if name not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+        raise InputError(f"device must be auto, cpu or cuda, got {name!r}")
     if name == "cpu":
         return torch.device("cpu")
     if torch.cuda.is_available():
@@ -47,8 +48,8 @@ def parse_experts(spec: str | Iterable[str]) -> tuple[str, ...]:
     names = [n for n in names if n]
     unknown = [n for n in names if n not in EXPERT_NAMES]
     if unknown or not names:
-        raise ValueError(
-            f"unknown expert(s) {', '.join(unknown) or '(none given)'}: "
+        raise InputError(
+            f"unknown expert(s) {cut(', '.join(unknown)) if unknown else '(none given)'}: "
             f"choose from {','.join(EXPERT_NAMES)}"
         )
     return tuple(dict.fromkeys(names))
@@ -113,7 +114,7 @@ def run(
     meta: dict | None = None,
 ) -> RunResult:
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+        raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     start = time.perf_counter()
     records = list(SAMPLERS[sampler](composition, settings, seed=seed, device=device))
     return RunResult(records, time.perf_counter() - start, settings, meta or {})

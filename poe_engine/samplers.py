@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from .errors import InputError
 from .flow import time_grid
 from .product import Composition, Snapshot
 from .world import DEFAULT_POINTS, NOISE, make_generator
@@ -59,15 +60,15 @@ class SamplerSettings:
         for name, (low, high) in self.LIMITS.items():
             value = getattr(self, name)
             if isinstance(low, int) and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
+                raise InputError(f"{name} must be an integer, got {value!r}")
             if not (isinstance(value, int | float) and math.isfinite(value)):
-                raise ValueError(f"{name} must be a number, got {value!r}")
+                raise InputError(f"{name} must be a number, got {value!r}")
             if not low <= value <= high:
-                raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+                raise InputError(f"{name} must lie in [{low}, {high}], got {value}")
         if self.resampling not in RESAMPLING:
-            raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}")
+            raise InputError(f"resampling must be one of {', '.join(RESAMPLING)}")
         if self.weighting not in WEIGHTING:
-            raise ValueError(f"weighting must be one of {', '.join(WEIGHTING)}")
+            raise InputError(f"weighting must be one of {', '.join(WEIGHTING)}")
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

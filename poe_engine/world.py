@@ -116,5 +116,15 @@ def sample_data(
     return torch.cat([xyz, rgb], dim=-1)
 
 
+# Seeds are the integers torch.Generator.manual_seed takes without aliasing: it also takes
+# negative ones down to -2**63, but maps each s < 0 to 2**64 + s (-1 is 2**64 - 1).
+SEED_RANGE = (0, 2**64 - 1)
+
+
 def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(int(seed))
+    from .errors import check_number
+
+    if hasattr(seed, "__index__") and not isinstance(seed, bool):
+        seed = seed.__index__()  # numpy and torch integers too
+    check_number("seed", seed, *SEED_RANGE, integer=True)
+    return torch.Generator(device=device).manual_seed(seed)

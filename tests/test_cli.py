@@ -39,14 +39,14 @@ def test_same_arguments_give_the_same_file_contents(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--particles", "0"], "particles must lie in [1, 64]"),
-        (["--kappa", "2"], "kappa must lie in"),
+        (["--particles", "0"], "argument --particles: must lie in [1, 64], got 0"),
+        (["--kappa", "2"], "argument --kappa: must lie in [0, 0.5]"),
         (["--reward", "purple"], "unknown colour 'purple'"),
         (["--experts", "x,w"], "unknown expert(s) w"),
-        (["--steps", "many"], "invalid int value"),
+        (["--steps", "many"], "argument --steps: must be an integer, got 'many'"),
         (["--sampler", "ddim"], "invalid choice"),
         (["--out", "run.txt"], "must end in .npz"),
-        (["--strength", "-3"], "strength must be"),
+        (["--strength", "-3"], "argument --strength: must lie in [0, 10000]"),
     ],
 )
 def test_invalid_arguments_give_one_line_and_exit_code_2(args, message, capsys):
@@ -89,3 +89,91 @@ def test_python_dash_m_runs_the_command_line():
     done = subprocess.run([sys.executable, "-m", "poe_engine", "sample", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "--langevin" in done.stdout
+
+
+def test_a_value_error_inside_a_run_is_a_bug_not_a_usage_error(tmp_path, monkeypatch, capsys):
+    """Only bad input (InputError) is a usage error with exit code 2; a ValueError from
+    inside the engine is a bug and escapes with its traceback."""
+    from poe_engine import cli, samplers
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug deep in the sampler")
+
+    monkeypatch.setattr(samplers, "resample", broken)
+    monkeypatch.setitem(samplers.SAMPLERS, "ais", lambda *a, **k: broken())
+    with pytest.raises(ValueError, match="a bug deep in the sampler"):
+        cli.main(["sample", *QUICK, "--out", str(tmp_path / "r.npz")])
+    assert "error" not in capsys.readouterr().err
+
+
+def test_input_error_is_a_value_error_exported_by_the_engine():
+    import poe_engine
+    from poe_engine.errors import InputError
+
+    assert poe_engine.InputError is InputError and issubclass(InputError, ValueError)
+    with pytest.raises(InputError):
+        poe_engine.SamplerSettings(particles=0)
+    with pytest.raises(InputError):
+        poe_engine.ColorReward("purple")
+    with pytest.raises(InputError):
+        poe_engine.Composition().set_weight("x", float("nan"))
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Fail the test if sampling starts: bad input must be refused before."""
+    from poe_engine import cli
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("sampling started")
+
+    monkeypatch.setattr(cli, "run", refuse)
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**64), str(-2**63 - 1), "1" + "0" * 30])
+def test_seeds_outside_the_generators_range_name_the_option(seed, no_run, capsys):
+    assert main(["sample", *QUICK, "--seed", seed]) == 2
+    err = capsys.readouterr().err
+    assert "argument --seed: must lie in [0, 2**64 - 1]" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_largest_seed_runs(tmp_path):
+    assert main(["sample", "--steps", "2", "--points", "16", "--particles", "1", "--langevin",
+                 "0", "--seed", str(2**64 - 1), "--out", str(tmp_path / "r.npz")]) == 0
+
+
+def test_strength_beyond_the_bound_is_refused(no_run, capsys):
+    assert main(["sample", *QUICK, "--strength", "1e39"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --strength: must lie in [0, 10000], got 1e+39" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", ["--out", "--ply", "--save-config"])
+def test_an_empty_output_path_is_refused(option, no_run, capsys):
+    assert main(["sample", *QUICK, option, ""]) == 2
+    assert capsys.readouterr().err.strip() == f"poe-engine: error: {option}: empty path"
+
+
+def test_an_output_under_a_file_is_refused_before_the_run(tmp_path, no_run, capsys):
+    blocker = tmp_path / "a"
+    blocker.write_text("")
+    assert main(["sample", *QUICK, "--out", str(blocker / "b.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (f"poe-engine: error: --out {blocker / 'b.npz'}: cannot write there: "
+                           f"{blocker}/ is a file, not a folder")
+
+
+def test_an_unwritable_folder_is_refused_before_the_run(tmp_path, no_run, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):  # tests may run as root, where permissions do not bite
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    assert main(["sample", *QUICK, "--out", str(tmp_path / "sub" / "c.npz")]) == 1
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path / 'sub' / 'c.npz'}: cannot write in {tmp_path / 'sub'}/: " \
+           "Permission denied" in err

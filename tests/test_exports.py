@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import os
+import re
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import torch
 from plyfile import PlyData
 
 from poe_engine.cli import add_sampler_options, main
+from poe_engine.errors import InputError
 from poe_engine.exports import (
     CONFIG_FORMAT,
     CONFIG_KEYS,
@@ -172,3 +175,62 @@ def test_unwritable_ply_is_reported(tmp_path, capsys):
 def test_export_suffixes_are_checked_before_running(option, name, tmp_path, capsys):
     assert main(["sample", *QUICK, option, str(tmp_path / name)]) == 2
     assert "must end in" in capsys.readouterr().err
+
+
+def _damaged_configs(folder):
+    """name -> a path that is no configuration, made in `folder`."""
+    deep = folder / "deep.json"
+    deep.write_text("[" * 100_000)
+    empty_npz = folder / "empty.npz"
+    empty_npz.write_bytes(b"")
+    npy_as_npz = folder / "array.npz"
+    with open(npy_as_npz, "wb") as f:
+        np.save(f, np.zeros(3))
+    pickled = folder / "pickled.npz"
+    np.savez(pickled, meta=np.array([{"format": CONFIG_FORMAT}], dtype=object))
+    big = folder / "big.json"
+    big.write_text(" " * (2 << 20))
+    binary = folder / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00{")
+    long_number = folder / "long_number.json"
+    long_number.write_text('{"format": "poe-run-config/1", "seed": 1' + "0" * 5000 + "}")
+    return {"deep": deep, "empty_npz": empty_npz, "npy_as_npz": npy_as_npz,
+            "pickled": pickled, "big": big, "binary": binary, "long_number": long_number,
+            "folder": folder, "missing": folder / "missing.json", "dev_zero": "/dev/zero"}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("deep", "nested too deeply"),
+    ("empty_npz", "not a zip archive"),
+    ("npy_as_npz", "not a zip archive"),
+    ("pickled", "cannot read a run's meta"),
+    ("big", "too large for a configuration"),
+    ("binary", "not a text file"),
+    ("long_number", "a number too long to read"),
+    ("folder", "a folder, not a configuration file"),
+    ("missing", "No such file or directory"),
+    ("dev_zero", "not a regular file"),  # refused at once, never read
+])
+def test_damaged_config_files_give_one_line_naming_the_file(case, message, tmp_path, capsys,
+                                                           monkeypatch):
+    from poe_engine import cli
+
+    if case == "dev_zero" and not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    monkeypatch.setattr(cli, "run", lambda *a, **k: pytest.fail("sampling started"))
+    path = _damaged_configs(tmp_path)[case]
+    assert main(["sample", "--config", str(path), "--out", str(tmp_path / "r.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"poe-engine: error: {path}: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_config_values_beyond_the_bounds_are_refused(tmp_path):
+    for key, value, message in [("seed", 2**64, "seed must lie in [0, 2**64 - 1]"),
+                                ("seed", -1, "seed must lie in"),
+                                ("strength", 1e39, "strength must lie in [0, 10000]"),
+                                ("strength", float("nan"), "strength must be finite")]:
+        path = tmp_path / "c.json"
+        path.write_text(json.dumps({"format": CONFIG_FORMAT, key: value}))
+        with pytest.raises(InputError, match=re.escape(f"{path}: {message}")):
+            load_config(path)
