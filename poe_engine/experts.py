@@ -169,8 +169,9 @@ class ColorReward:
         return -torch.linalg.vector_norm(mean_rgb - target, dim=-1)
 
     def log_reward(self, clouds: torch.Tensor) -> torch.Tensor:
-        """(L, N, 6) -> (L,)."""
-        return self.strength * self.score_mean_color(clouds[..., RGB].mean(dim=-2))
+        """(L, N, 6) -> (L,), in float64 whatever the clouds' precision: weights and ESS
+        are computed from it."""
+        return self.strength * self.score_mean_color(clouds[..., RGB].double().mean(dim=-2))
 
     def __repr__(self) -> str:
         return f"ColorReward({self.name!r}, strength={self.strength:g})"

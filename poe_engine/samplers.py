@@ -202,7 +202,8 @@ def euler(
         x = ode_step(product, x, grid[k], grid[k + 1], settings.ode_scale)
         _check_finite(x, k, grid[k + 1])
         reward = product.log_reward(x)
-        log_w = reward if reward is not None else torch.zeros(settings.particles, device=x.device)
+        log_w = reward if reward is not None else torch.zeros(settings.particles,
+                                                              dtype=torch.float64, device=x.device)
         yield _record(k, settings.steps, grid[k + 1], x, log_w, effective_sample_size(log_w),
                       False, product, settings.keep_particles)
 
@@ -232,7 +233,7 @@ def ais(
     After a resampling all log-weights restart at zero.
     """
     generator, x, grid = _start(settings, seed, device)
-    log_w = torch.zeros(settings.particles, device=x.device)
+    log_w = torch.zeros(settings.particles, dtype=torch.float64, device=x.device)  # as rewards
     applied = torch.zeros_like(log_w)  # potential already folded into the weights
     for k in range(settings.steps):
         product = composition.snapshot()

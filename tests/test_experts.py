@@ -113,3 +113,29 @@ def test_reward_strength_must_be_finite_and_non_negative():
         ColorReward("red", float("nan"))
     with pytest.raises(ValueError, match="strength"):
         ColorReward("red", -1)
+
+
+def test_reward_is_float64_and_strength_is_bounded():
+    from poe_engine.experts import MAX_STRENGTH
+
+    cloud = torch.rand(3, 16, 6)
+    assert ColorReward("red").log_reward(cloud).dtype == torch.float64
+    assert ColorReward("#336699").log_reward(cloud).dtype == torch.float64
+    ColorReward("red", MAX_STRENGTH)
+    for strength in (1e39, MAX_STRENGTH * 1.01, float("inf")):
+        with pytest.raises(ValueError, match="reward strength must"):
+            ColorReward("red", strength)
+
+
+@pytest.mark.parametrize("sampler", ["ais", "euler"])
+def test_the_largest_strength_keeps_weights_and_ess_finite(sampler, shipped_experts):
+    from poe_engine.experts import MAX_STRENGTH
+    from poe_engine.runs import build_composition, run
+    from poe_engine.samplers import SamplerSettings
+
+    composition = build_composition(shipped_experts, ("x", "y", "z", "color"),
+                                    ColorReward("green", MAX_STRENGTH))
+    settings = SamplerSettings(particles=4, points=16, steps=4, langevin_steps=1)
+    for r in run(composition, settings, sampler, seed=1).records:
+        assert r.log_weights.dtype == torch.float64
+        assert torch.isfinite(r.log_weights).all() and 1.0 <= r.ess <= 4.0

@@ -121,7 +121,8 @@ def test_experts_and_reward_changed_mid_run_take_effect_at_the_next_step():
                           ColorReward("blue").log_reward(second.particles), atol=1e-3)
     composition.set_reward_enabled(False)
     third = next(stream)
-    assert third.reward is None and torch.allclose(third.log_weights, torch.zeros(4), atol=1e-3)
+    assert third.reward is None
+    assert torch.allclose(third.log_weights, torch.zeros(4, dtype=torch.float64), atol=1e-3)
 
 
 def test_a_sampler_that_meets_nan_stops_with_a_clear_error():
