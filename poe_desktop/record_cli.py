@@ -13,16 +13,20 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from poe_engine.cli import (
     Parser,
     UsageError,
     add_sampler_options,
+    number,
     parse_with_config,
     reward_from,
     settings_from,
 )
+from poe_engine.errors import InputError, OutputError, one_line
 from poe_engine.experts import ColorReward
+from poe_engine.paths import check_output_path
 from poe_engine.runs import (
     EXPERT_NAMES,
     build_composition,
@@ -40,6 +44,9 @@ NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPL
               "WAYLAND_DISPLAY are unset). Run it under a virtual one: "
               "xvfb-run -a poe-desktop record ...")
 GRID_PANEL_SIZE = "360x360"
+FPS_RANGE = (1, 120)
+HOLD_RANGE = (0.0, 60.0)  # seconds
+POINT_SIZE_RANGE = (0.5, 50.0)  # pixels
 
 
 @dataclass
@@ -59,23 +66,43 @@ def build_parser() -> Parser:
     add_sampler_options(p)
     p.add_argument("--config", help="run configuration (JSON) to replay; options given here win")
     p.add_argument("--out", required=True, help="run.mp4 | run.gif | frames_dir/")
-    p.add_argument("--size", default=None,
+    p.add_argument("--size", type=_size, default=None,
                    help="frame size WxH (default 800x800; for grids, each panel's, 360x360)")
-    p.add_argument("--fps", type=int, default=24)
-    p.add_argument("--hold", type=float, default=1.5, help="seconds to hold the last frame")
+    p.add_argument("--fps", type=number(*FPS_RANGE, integer=True), default=24,
+                   help="frames per second, 1 to 120")
+    p.add_argument("--hold", type=number(*HOLD_RANGE), default=1.5,
+                   help="seconds to hold the last frame, 0 to 60")
     p.add_argument("--turntable", action="store_true", help="orbit slowly during the run")
     p.add_argument("--no-overlay", action="store_true", help="no step/experts/reward/ESS text")
     p.add_argument("--grid", choices=("experts", "colors"), help="a titled comparison grid")
-    p.add_argument("--point-size", type=float, default=None)
+    p.add_argument("--point-size", type=number(*POINT_SIZE_RANGE), default=None,
+                   help="pixels, 0.5 to 50")
     return p
 
 
-def run_panels(args: argparse.Namespace) -> list[Panel]:
-    """The runs to record: one, or a grid's, all from the same seed."""
-    device = resolve_device(args.device, lambda m: print(f"poe-desktop: warning: {m}",
-                                                         file=sys.stderr))
+def _size(text: str) -> str:
+    from .recording import parse_size
+
+    try:
+        parse_size(text)
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def _device(args: argparse.Namespace):
+    return resolve_device(args.device, lambda m: print(f"poe-desktop: warning: {m}",
+                                                       file=sys.stderr))
+
+
+def run_panels(args: argparse.Namespace, experts: dict | None = None,
+               device: torch.device | None = None) -> list[Panel]:
+    """The runs to record: one, or a grid's, all from the same seed. `experts` (those of
+    `args.weights`) and `device`: when already known."""
+    device = device or _device(args)
     settings = settings_from(args)
-    experts = build_experts(args.weights, device)
+    if experts is None:
+        experts = build_experts(args.weights, device)
     if args.grid == "experts":
         jobs = [(f"{name} alone (Euler)", "euler", [name], None) for name in EXPERT_NAMES]
         jobs.append(("product (AIS)", "ais", list(EXPERT_NAMES), reward_from(args)))
@@ -151,32 +178,37 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """Exit codes as `poe-engine`'s: 2 bad input, 1 a recording that cannot be made (weights,
+    output path, sampler, encoder), each one line; every option, the output path and
+    the weights are checked before any window opens or any sampling starts. Any other
+    exception, a ValueError included, is a bug and shows its traceback."""
     from .app import display_available
+    from .recording import RecordingError, output_format
 
     try:
         args = parse_args(argv)
         if not display_available():
             print(NO_DISPLAY, file=sys.stderr)
             return 2
-        from .recording import RecordingError, output_format, parse_size
-
-        output_format(args.out)
-        if args.size:
-            parse_size(args.size)
+        kind = output_format(args.out, "--out")
+        check_output_path("--out", args.out, folder=kind == "frames")
+        settings_from(args)  # the settings' own checks, for values a --config gave
+        device = _device(args)
+        experts = build_experts(args.weights, device)
         import pyqtgraph as pg
 
         pg.mkQApp("poe-desktop record")
         collect_on_gui_thread()
-        panels = run_panels(args)
+        panels = run_panels(args, experts, device)
         path = record(args, panels)
     except UsageError as err:
-        print(err, file=sys.stderr)
+        print(one_line(err), file=sys.stderr)
         return 2
-    except ValueError as err:
-        print(f"poe-desktop record: error: {err}", file=sys.stderr)
+    except InputError as err:
+        print(f"poe-desktop record: error: {one_line(err)}", file=sys.stderr)
         return 2
-    except (WeightsError, SamplerError, RecordingError) as err:
-        print(f"poe-desktop record: error: {err}", file=sys.stderr)
+    except (WeightsError, SamplerError, RecordingError, OutputError) as err:
+        print(f"poe-desktop record: error: {one_line(err)}", file=sys.stderr)
         return 1
     print(f"wrote {path}")
     return 0

@@ -17,6 +17,9 @@ import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from poe_engine.errors import InputError, OutputError, shown
+from poe_engine.paths import check_output_path
+
 from .view3d import CloudView
 
 DEFAULT_SIZE = (800, 800)
@@ -34,21 +37,27 @@ def parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise ValueError(f"size must look like 800x800, got {text!r}") from None
+        raise InputError(f"size must look like 800x800, got {shown(text)}") from None
     if not (64 <= w <= 4096 and 64 <= h <= 4096):
-        raise ValueError(f"size must lie between 64 and 4096 pixels a side, got {text!r}")
+        raise InputError(f"size must lie between 64 and 4096 pixels a side, got {shown(text)}")
     return w, h
 
 
-def output_format(path: str | Path) -> str:
-    """mp4 | gif by suffix; a path without suffix (or ending in /) is a folder of PNGs."""
+def output_format(path: str | Path, option: str | None = None) -> str:
+    """mp4 | gif by suffix; a path without suffix (or ending in /) is a folder of PNGs.
+    An empty or blank path is refused (it is no folder to fill). Messages start with
+    `option` when given."""
     text = str(path)
+    if not text.strip():
+        raise InputError(f"{option or 'recording'}: empty path; record to a .mp4 or .gif "
+                         "file or a folder (frames_dir/)")
     suffix = Path(text).suffix.lower()
     if text.endswith(("/", "\\")) or suffix == "":
         return "frames"
     if suffix in (".mp4", ".gif"):
         return suffix[1:]
-    raise ValueError(f"{path}: record to .mp4, .gif or a folder (frames_dir/)")
+    label = f"{option} {text}" if option else text
+    raise InputError(f"{label}: record to .mp4, .gif or a folder (frames_dir/)")
 
 
 # --------------------------------------------------------------------------- writers
@@ -58,6 +67,10 @@ class Mp4Writer:
     def __init__(self, path: Path, size: tuple[int, int], fps: int) -> None:
         import av
 
+        # PyAV opens the file only when the first packet leaves the encoder (many frames
+        # later): create it now, so an unwritable path fails when the recording starts.
+        with open(path, "wb"):
+            pass
         self.container = av.open(str(path), mode="w")
         self.stream = self.container.add_stream("libx264", rate=fps)
         self.stream.width, self.stream.height = size  # even sizes: yuv420p halves chroma
@@ -121,11 +134,12 @@ class BackgroundEncoder:
     """Encodes frames on its own thread. A failure is kept and raised at the next call."""
 
     def __init__(self, path: str | Path, size: tuple[int, int], fps: int = DEFAULT_FPS) -> None:
-        self.path = Path(path)
-        kind = output_format(path)
+        kind = output_format(path)  # InputError for an empty path or another format
         try:
-            if kind != "frames":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = check_output_path(None, path, folder=kind == "frames")
+        except OutputError as err:
+            raise RecordingError(str(err)) from None
+        try:
             self.writer = WRITERS[kind](self.path, size, fps)
         except OSError as err:
             raise RecordingError(f"cannot write {self.path}: {err.strerror or err}") from None

@@ -114,6 +114,103 @@ def test_an_unwritable_output_is_reported(qapp, tmp_path, capsys):
     assert "cannot write" in capsys.readouterr().err
 
 
+@pytest.fixture
+def no_sampling(monkeypatch):
+    """Fail the test if `record` gets as far as sampling."""
+    from poe_desktop import record_cli
+
+    monkeypatch.setattr(record_cli, "run", lambda *a, **k: pytest.fail("sampling started"))
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--hold", "inf", "must be finite"),
+    ("--hold", "nan", "must be finite"),
+    ("--hold", "1e9", "must lie in [0, 60]"),
+    ("--hold", "-1", "must lie in [0, 60]"),
+    ("--fps", "0", "must lie in [1, 120]"),
+    ("--fps", "-1", "must lie in [1, 120]"),
+    ("--fps", "1e12", "must be an integer"),
+    ("--fps", "1000", "must lie in [1, 120]"),
+    ("--point-size", "nan", "must be finite"),
+    ("--point-size", "-5", "must lie in [0.5, 50]"),
+    ("--point-size", "inf", "must be finite"),
+    ("--point-size", "1e9", "must lie in [0.5, 50]"),
+    ("--size", "10x10", "size must lie between 64 and 4096"),
+])
+def test_record_options_out_of_range_are_refused_before_sampling(option, value, message, qapp,
+                                                                tmp_path, capsys, no_sampling):
+    assert desktop_main(["record", *QUICK, option, value, "--out",
+                         str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"poe-desktop record: argument {option}: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.gif").exists()
+
+
+@pytest.mark.parametrize("out", ["", "   "])
+def test_an_empty_record_path_is_refused(out, qapp, tmp_path, capsys, no_sampling,
+                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert desktop_main(["record", *QUICK, "--out", out]) == 2
+    assert capsys.readouterr().err.startswith("poe-desktop record: error: --out: empty path")
+    assert not list(tmp_path.glob("*.png"))  # nothing written where it ran
+
+
+def test_an_output_under_a_file_is_refused_before_sampling(qapp, tmp_path, capsys,
+                                                          no_sampling):
+    blocker = tmp_path / "a"
+    blocker.write_text("")
+    assert desktop_main(["record", *QUICK, "--out", str(blocker / "b.mp4")]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"poe-desktop record: error: --out {blocker / 'b.mp4'}: cannot write there: "
+        f"{blocker}/ is a file, not a folder")
+
+
+def test_frames_into_an_existing_file_are_refused(qapp, tmp_path, capsys, no_sampling):
+    blocker = tmp_path / "frames"
+    blocker.write_text("")
+    assert desktop_main(["record", *QUICK, "--out", f"{blocker}/"]) == 1
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_an_mp4_file_is_created_when_the_recording_starts(tmp_path):
+    """PyAV opens its file only when the first packet is muxed (many frames later): the
+    writer creates it at once, so a path that cannot be written fails at the start."""
+    from poe_desktop.recording import BackgroundEncoder, Mp4Writer
+
+    encoder = BackgroundEncoder(tmp_path / "x.mp4", (64, 64), 10)
+    assert (tmp_path / "x.mp4").exists()  # before any frame
+    encoder.submit(np.zeros((64, 64, 3), np.uint8))
+    assert encoder.close() == tmp_path / "x.mp4"
+    (tmp_path / "folder.mp4").mkdir()
+    with pytest.raises(IsADirectoryError):
+        Mp4Writer(tmp_path / "folder.mp4", (64, 64), 10)
+
+
+@pytest.mark.parametrize("name", ["x.mp4", "x.gif", "frames/"])
+def test_an_unwritable_folder_fails_when_the_recording_starts(name, tmp_path, monkeypatch):
+    import tempfile
+
+    from poe_desktop.recording import BackgroundEncoder, RecordingError
+
+    def read_only(*args, **kwargs):  # tests may run as root, where permissions do not bite
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(RecordingError, match="cannot write in .*: Permission denied"):
+        BackgroundEncoder(f"{tmp_path}/{name}", (64, 64), 10)
+
+
+@pytest.mark.parametrize("path", ["", "  "])
+def test_the_encoder_refuses_an_empty_path(path, tmp_path, monkeypatch):
+    from poe_desktop.recording import BackgroundEncoder
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="empty path"):
+        BackgroundEncoder(path, (64, 64), 10)
+    assert not list(tmp_path.glob("*.png"))  # nothing written where it ran
+
+
 def test_without_a_display_record_says_how_to_run_it(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
                                                              "QT_QPA_PLATFORM")}
@@ -185,6 +282,17 @@ def test_an_unwritable_recording_path_is_refused_with_a_message(qtbot, window, t
     assert window.recorder is None and not window.record_action.isChecked()
     assert "cannot write" in window.error_dialog.text()
     window.error_dialog.close()
+
+
+def test_an_empty_recording_path_is_refused_with_a_message(qtbot, window, tmp_path,
+                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    window.findChild(QLineEdit, "recordPathEdit").setText("  ")
+    window.record_action.setChecked(True)
+    assert window.recorder is None and not window.record_action.isChecked()
+    assert "empty path" in window.error_dialog.text()
+    window.error_dialog.close()
+    assert not list(tmp_path.glob("*.png"))  # nothing written where it ran
 
 
 def qtbot_left():
