@@ -1,6 +1,7 @@
 """Weight files: safetensors + manifest, checked on load; training by flow matching."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -85,8 +86,107 @@ def test_wrong_shapes_are_refused_even_with_a_consistent_manifest(tmp_path):
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     manifest["recipe"]["hidden"] = 256  # a manifest that lies about the architecture
     (tmp_path / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(WeightsError, match="axis_x.safetensors: cannot load"):
+    with pytest.raises(WeightsError, match=re.escape(
+            "axis_x.safetensors: tensor mlp.0.bias has shape [16]; the recipe (hidden 256, "
+            "depth 3) needs [256]")):
         load_axis_experts(tmp_path)
+
+
+def _edit_manifest(folder, change):
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest = change(manifest) or manifest
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+def _set(path, value):
+    def change(m):
+        *keys, last = path
+        for key in keys:
+            m = m[key]
+        m[last] = value
+    return change
+
+
+X = expert_file("x")
+BAD_MANIFESTS = {
+    "files as a list": (_set(["files"], [X]), "files must be an object, got ['axis_x"),
+    "an entry as a string": (_set(["files", X], "abc"), f"files.{X} must be an object"),
+    "recipe as a list": (_set(["recipe"], [256, 3]), "recipe must be an object"),
+    "hidden not a number": (_set(["recipe", "hidden"], "abc"),
+                            "recipe.hidden must be an integer, got 'abc'"),
+    "hidden of a million": (_set(["recipe", "hidden"], 10**6),
+                            "recipe.hidden must lie in [1, 4096], got 1000000"),
+    "negative depth": (_set(["recipe", "depth"], -1), "recipe.depth must lie in [1, 16]"),
+    "depth as a bool": (_set(["recipe", "depth"], True), "recipe.depth must be an integer"),
+    "no files": (lambda m: m.pop("files") and None, "files is missing"),
+    "a foreign file name": (_set(["files", "axis_w.safetensors"], {}),
+                            "files lists 'axis_w.safetensors'; expected names are"),
+    "an entry of the wrong axis": (_set(["files", X, "axis"], "y"),
+                                   f"files.{X}.axis is 'y', not 'x'"),
+    "a checksum of the wrong kind": (_set(["files", X, "sha256"], 12),
+                                     f"files.{X}.sha256 must be a string"),
+    "a checksum too short": (_set(["files", X, "sha256"], "abc"),
+                             "must be 64 hexadecimal digits"),
+    "shapes as text": (_set(["files", X, "tensors", "mlp.0.bias"], "256"),
+                       f"files.{X}.tensors.mlp.0.bias must be a list of sizes"),
+    "an unknown key": (_set(["weights"], 1), "unknown key(s) weights"),
+    "a string seed": (_set(["seed"], "0"), "seed must be an integer or null"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_MANIFESTS))
+def test_malformed_manifests_are_one_line_naming_the_manifest(case, weights_copy):
+    change, message = BAD_MANIFESTS[case]
+    _edit_manifest(weights_copy, change)
+    with pytest.raises(WeightsError) as err:
+        load_axis_experts(weights_copy)
+    text = str(err.value)
+    assert text.startswith(f"{weights_copy / MANIFEST}: ") and message in text
+    assert text.endswith(f"; rebuild with: poe-engine train --out {weights_copy}")
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[" * 100_000, "nested too deeply"),
+    (" " * (2 << 20), "manifest too large"),
+])
+def test_manifests_too_deep_or_too_large_are_refused(content, message, weights_copy):
+    (weights_copy / MANIFEST).write_text(content)
+    with pytest.raises(WeightsError, match=message):
+        load_axis_experts(weights_copy)
+
+
+def test_a_manifest_that_lies_about_shapes_is_refused(weights_copy):
+    _edit_manifest(weights_copy, _set(["files", X, "tensors", "mlp.0.weight"], [256, 21]))
+    with pytest.raises(WeightsError, match=re.escape(
+            f"{X}: tensor mlp.0.weight has shape [256, 20] in the file, [256, 21] in the "
+            "manifest")):
+        load_axis_experts(weights_copy)
+
+
+def test_swapped_files_are_caught_by_their_own_axis_metadata(weights_copy):
+    """axis_x and axis_y swapped, with the manifest's checksums brought up to date."""
+    from poe_engine.weights import sha256
+
+    x, y = weights_copy / expert_file("x"), weights_copy / expert_file("y")
+    data_x, data_y = x.read_bytes(), y.read_bytes()
+    x.write_bytes(data_y)
+    y.write_bytes(data_x)
+
+    def update(m):
+        for path in (x, y):
+            m["files"][path.name].update(sha256=sha256(path), bytes=path.stat().st_size)
+    _edit_manifest(weights_copy, update)
+    with pytest.raises(WeightsError, match=re.escape(
+            f"{X}: holds the expert of axis 'y' (its own metadata), not 'x'")):
+        load_axis_experts(weights_copy)
+
+
+def test_a_truncated_file_is_caught_by_its_size(weights_copy):
+    path = weights_copy / expert_file("z")
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(WeightsError, match="axis_z.safetensors: 1000 bytes, the manifest says"):
+        load_axis_experts(weights_copy)
 
 
 def test_training_lowers_the_loss_and_round_trips_through_files(tmp_path):
