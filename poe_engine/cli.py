@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import InputError, OutputError, number_problem, one_line, shown
@@ -37,7 +38,7 @@ class Parser(argparse.ArgumentParser):
 MAX_SEEDS = 1000  # seeds one `evaluate` or `train --eval-seeds` may list
 
 
-def number(low: float, high: float, integer: bool = False):
+def number(low: float, high: float, integer: bool = False) -> Callable[[str], int | float]:
     """An argparse `type`: a number (an integer when `integer`) in [low, high], else an
     ArgumentTypeError that says the range (argparse names the option)."""
 

@@ -69,12 +69,15 @@ def check_output_path(
         handle, probe = tempfile.mkstemp(dir=where, prefix=PROBE_PREFIX)
         os.close(handle)
         os.unlink(probe)
-        if not folder and target.exists():  # an existing file must take writes too
-            with open(target, "ab"):
-                pass
     except OSError as err:
         raise OutputError(f"{label}: cannot write in {_folder(where)}: "
                           f"{err.strerror or err}") from None
+    if not folder and target.exists():  # an existing file must take writes too
+        try:
+            with open(target, "ab"):  # appends nothing: the file is left as it is
+                pass
+        except OSError as err:
+            raise OutputError(f"{label}: cannot write: {err.strerror or err}") from None
     return target
 
 
