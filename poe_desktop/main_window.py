@@ -278,6 +278,9 @@ class MainWindow(QMainWindow):
         self._thread = QThread(self)
         self.worker.moveToThread(self._thread)
         self._thread.started.connect(self.worker.run)
+        # The worker lives on that thread: it must be deleted there, as the thread ends
+        # (a deleteLater() called after the thread stopped would never be carried out).
+        self._thread.finished.connect(self.worker.deleteLater)
         self.worker.frameReady.connect(self._on_frame)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.failed.connect(self._on_worker_failed)
@@ -436,14 +439,15 @@ class MainWindow(QMainWindow):
         self.runFinished.emit(reason)
 
     def _wait_for_thread(self) -> None:
-        if self._thread is None:
+        """Let the run's thread end. The worker is deleted on it as it ends (see `run`);
+        the thread itself here, on the GUI thread."""
+        thread = self._thread
+        if thread is None:
             return
-        self._thread.quit()
-        self._thread.wait()
-        self._thread.deleteLater()
-        if self.worker is not None:
-            self.worker.deleteLater()
         self._thread, self.worker = None, None
+        thread.quit()
+        thread.wait()
+        thread.deleteLater()
 
     def _report_error(self, title: str, message: str) -> None:
         self.statusBar().showMessage(f"{title}: {message}")

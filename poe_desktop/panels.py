@@ -253,15 +253,16 @@ class StatsPanel(QWidget):
                                                      name="Chamfer")
         for plot in (self.ess_plot, self.weight_plot, self.fidelity_plot):
             layout.addWidget(plot)
-        self._marks: list[pg.InfiniteLine] = []
+        self._marks: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
 
     def clear(self) -> None:
         for curve in (self.ess_curve, self.resample_marks, self.radial_curve, self.off_curve,
                       self.chamfer_curve):
             curve.setData([], [])
         self.weight_bars.setOpts(x=[], height=[])
-        for mark in self._marks:
-            mark.getViewBox().removeItem(mark)
+        # PlotItem.removeItem, not the view box's: the plot item keeps a list of its items too
+        for plot, mark in self._marks:
+            plot.removeItem(mark)
         self._marks.clear()
 
     def update_from(self, frames: list) -> None:
@@ -287,7 +288,7 @@ class StatsPanel(QWidget):
             line = pg.InfiniteLine(pos=step, angle=90, pen=pg.mkPen("#ff6e6e", style=Qt.DashLine),
                                    label=label, labelOpts={"position": 0.85, "color": "#ff9e9e"})
             plot.addItem(line)
-            self._marks.append(line)
+            self._marks.append((plot, line))
 
 
 def _plot(name: str, title: str, xlabel: str) -> pg.PlotWidget:

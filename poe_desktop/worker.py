@@ -129,6 +129,8 @@ class SamplerWorker(QObject):
             self.failed.emit("The GPU ran out of memory: try fewer particles or points.")
         except Exception as err:  # the app must stay up whatever the engine raises
             self.failed.emit(f"{type(err).__name__}: {err}")
+        finally:
+            self._history = []  # every particle of the last steps: free it with the run
 
     def _trail(self, record) -> np.ndarray:
         """The shown particle's path through the last steps, along its own ancestry."""
