@@ -10,12 +10,11 @@ timeline still keeps every step).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -41,12 +40,13 @@ from poe_engine.weights import WeightsError
 from .gui_gc import collect_on_gui_thread
 from .panels import ExpertsPanel, RecordingPanel, RewardPanel, SamplerPanel, StatsPanel
 from .recording import FrameInfo, Recorder, RecordingError
+from .settings import decode_blob, encode_blob, read_settings, write_settings
 from .view3d import CloudView
 from .worker import Frame, RunConfig, SamplerWorker
 
 DRAW_INTERVAL_MS = 30
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
-SETTINGS_ENV = "POE_DESKTOP_SETTINGS"  # an .ini path; the platform's store otherwise
+SETTINGS_RESET_NOTE = "Some saved settings were invalid and were reset"
 ABOUT = """<h3>PoE Desktop</h3>
 <p>Three small flow models each move one axis of a point cloud; an analytic expert only
 knows that a cloud should be one colour; a reward prefers the colour you pick. Alone,
@@ -58,13 +58,6 @@ then importance weights from the reward and resampling when the effective sample
 drops. The view shows the best particle of every step.</p>
 <p><small>Y. Zhang, C. Murtuza-Lanier, Z. Li, Y. Du, J. Wu. <i>Product of Experts for
 Visual Generation</i>. arXiv:2506.08894, 2025.</small></p>"""
-
-
-def open_settings() -> QSettings:
-    path = os.environ.get(SETTINGS_ENV)
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("poe-desktop", "poe-desktop")
 
 
 class MainWindow(QMainWindow):
@@ -91,6 +84,7 @@ class MainWindow(QMainWindow):
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
         self.last_recording: str | None = None
+        self._saved: dict[str, str] = {}  # the settings file's raw strings, as read
 
         self._build_view()
         self._build_panels()
@@ -586,25 +580,30 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings, close
     def _restore_settings(self) -> None:
-        store = open_settings()
-        try:
-            geometry, state = store.value("geometry"), store.value("windowState")
-            if geometry is not None:
-                self.restoreGeometry(geometry)
-            if state is not None:
-                self.restoreState(state)
-            values = json.loads(str(store.value("sampler", "{}")))
-            if isinstance(values, dict):
-                self.sampler_panel.apply(values)
-        except (TypeError, ValueError):  # a corrupt store: keep the defaults
-            pass
+        """Restore the window's layout and the Sampler settings. Every value is untrusted
+        text (see settings.py): checked, and on any doubt the default stays, with a note in
+        the status bar."""
+        self._saved, invalid = read_settings()
+        for key, restore in (("geometry", self.restoreGeometry),
+                             ("windowState", self.restoreState)):
+            if key in self._saved:
+                blob = decode_blob(self._saved[key])
+                if blob is None or not restore(QByteArray(blob)):
+                    invalid = True
+        if "sampler" in self._saved:
+            try:
+                values = json.loads(self._saved["sampler"])
+            except (ValueError, RecursionError):
+                values = None
+            if not isinstance(values, dict) or self.sampler_panel.apply(values):
+                invalid = True
+        if invalid:
+            self.statusBar().showMessage(SETTINGS_RESET_NOTE, 10_000)
 
     def _save_settings(self) -> None:
-        store = open_settings()
-        store.setValue("geometry", self.saveGeometry())
-        store.setValue("windowState", self.saveState())
-        store.setValue("sampler", json.dumps(self.sampler_panel.values()))
-        store.sync()
+        write_settings({"geometry": encode_blob(self.saveGeometry().data()),
+                        "windowState": encode_blob(self.saveState().data()),
+                        "sampler": json.dumps(self.sampler_panel.values())})
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.stop()

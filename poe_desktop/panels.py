@@ -189,27 +189,40 @@ class SamplerPanel(QWidget):
         return {"sampler": self.sampler_name(), "device": self.device.currentText(),
                 "seed": self.seed.value(), **self.settings().to_dict()}
 
-    def apply(self, values: dict) -> None:
-        """Restore saved values; anything missing or invalid keeps its current value."""
+    def apply(self, values: dict) -> list[str]:
+        """Set the widgets from `values` (saved settings or a run configuration, keyed as
+        `values()` keys them). A key that is missing keeps its widget's value; so does one
+        whose value is of the wrong type or out of range, and such keys are returned."""
+        rejected = []
         spins = {"seed": self.seed, "particles": self.particles, "points": self.points,
                  "steps": self.steps, "langevin_steps": self.langevin}
         for key, spin in spins.items():
-            try:
-                value = int(values[key])
-            except (KeyError, TypeError, ValueError):
+            if key not in values:
                 continue
-            if spin.minimum() <= value <= spin.maximum():
-                spin.setValue(value)
-        try:
-            kappa = float(values["kappa"])
-            if self.kappa.minimum() <= kappa <= self.kappa.maximum():
-                self.kappa.setValue(kappa)
-        except (KeyError, TypeError, ValueError):
-            pass
+            value = values[key]
+            if (isinstance(value, bool) or not isinstance(value, int)
+                    or not spin.minimum() <= value <= spin.maximum()):
+                rejected.append(key)
+                continue
+            spin.setValue(value)
+        if "kappa" in values:
+            kappa = values["kappa"]
+            if (isinstance(kappa, bool) or not isinstance(kappa, int | float)
+                    or not self.kappa.minimum() <= kappa <= self.kappa.maximum()):  # NaN too
+                rejected.append("kappa")
+            else:
+                self.kappa.setValue(float(kappa))
         for key, combo in (("sampler", self.sampler), ("device", self.device)):
-            index = combo.findText(str(values.get(key, "")), Qt.MatchFlag.MatchFixedString)
-            if index >= 0 and combo.model().item(index).isEnabled():
+            if key not in values:
+                continue
+            value = values[key]
+            index = (combo.findText(value, Qt.MatchFlag.MatchFixedString)
+                     if isinstance(value, str) else -1)
+            if index < 0:
+                rejected.append(key)
+            elif combo.model().item(index).isEnabled():  # 'cuda' on a machine without one
                 combo.setCurrentIndex(index)
+        return rejected
 
 
 def _spin(name: str, low: int, high: int, value: int) -> QSpinBox:

@@ -5,16 +5,110 @@ configuration that the window, its screenshot and the recorder all share."""
 from __future__ import annotations
 
 import gc
+import json
+import os
+import pickle
+import struct
 import weakref
+from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QDockWidget, QSpinBox
 
 from poe_desktop import MainWindow
+from poe_desktop.main_window import SETTINGS_RESET_NOTE
 from poe_desktop.worker import SamplerWorker
 
 pytestmark = pytest.mark.gui
+
+
+class _Plant:
+    """Unpickling this creates (opens for writing) the file `marker`."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def planted_variant(marker: Path) -> str:
+    """A settings value as QSettings writes a Python object into an .ini file: a QVariant
+    of PySide's PyObjectWrapper type holding a pickle, which PySide6 unpickles on reading."""
+    data = pickle.dumps(_Plant(str(marker)), protocol=4)
+    name = b"PySide::PyObjectWrapper\0"
+    raw = struct.pack(">II", 0x7F, len(name)) + name + struct.pack(">I", len(data)) + data
+    return "@Variant(" + "".join(f"\\x{b:02x}" for b in raw) + ")"
+
+
+def settings_file() -> Path:
+    return Path(os.environ["POE_DESKTOP_SETTINGS"])
+
+
+# --------------------------------------------------------------------------- 1. settings
+
+
+def test_a_pickle_planted_in_the_settings_file_is_never_unpickled(qtbot, tmp_path):
+    keys = ["geometry", "windowState", "sampler", "other"]
+    markers = {key: tmp_path / f"ran-{key}" for key in keys}
+    lines = [f"{key}={planted_variant(markers[key])}" for key in keys]
+    settings_file().write_text("[General]\n" + "\n".join(lines) + "\n")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    ran = [key for key, marker in markers.items() if marker.exists()]
+    assert not ran, f"a planted pickle ran while reading {ran}"
+    assert window.statusBar().currentMessage() == SETTINGS_RESET_NOTE
+    assert window.findChild(QSpinBox, "stepsSpin").value() == 128  # the defaults stay
+    window.close()
+    assert not any(marker.exists() for marker in markers.values())
+    assert "@Variant" not in settings_file().read_text()  # overwritten with plain text
+
+
+def test_window_layout_and_sampler_settings_survive_a_restart(qtbot):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    with qtbot.waitExposed(first):
+        first.show()
+    first.resize(1000, 700)  # the docks may hold it taller
+    first.findChild(QDockWidget, "statsDock").hide()
+    first.findChild(QSpinBox, "seedSpin").setValue(42)
+    qtbot.waitUntil(lambda: first.size().width() == 1000)
+    size = (first.width(), first.height())
+    assert size != (1280, 820)  # not the default size
+    first.close()
+    text = settings_file().read_text()
+    assert "@" not in text and "geometry=" in text and "windowState=" in text
+    second = MainWindow()
+    qtbot.addWidget(second)
+    with qtbot.waitExposed(second):
+        second.show()
+    assert (second.width(), second.height()) == size
+    assert second.findChild(QDockWidget, "statsDock").isHidden()
+    assert not second.findChild(QDockWidget, "expertsDock").isHidden()
+    assert second.findChild(QSpinBox, "seedSpin").value() == 42
+    assert second.statusBar().currentMessage() != SETTINGS_RESET_NOTE
+    second.close()
+
+
+@pytest.mark.parametrize("saved", [
+    {"geometry": "!!not base64!!"},
+    {"windowState": "AAAA"},  # base64, but not a state Qt accepts
+    {"sampler": json.dumps({"steps": 99999, "seed": 3})},
+    {"sampler": json.dumps({"seed": True, "steps": 40})},
+    {"sampler": json.dumps({"kappa": "NaN", "steps": 40})},
+    {"sampler": "[" * 100_000},
+])
+def test_invalid_saved_values_are_reset_with_a_note(qtbot, saved):
+    settings_file().write_text(
+        "[General]\n" + "".join(f"{k}={v}\n" for k, v in saved.items()))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.statusBar().currentMessage() == SETTINGS_RESET_NOTE
+    assert window.findChild(QSpinBox, "stepsSpin").value() in (128, 40)  # valid ones apply
+    assert window.findChild(QSpinBox, "seedSpin").value() in (0, 3)
+    window.close()
 
 
 # --------------------------------------------------------------------------- 3. memory
