@@ -17,6 +17,7 @@ NO_DISPLAY_MESSAGE = (
     "run it under a virtual X server: xvfb-run -a poe-desktop"
 )
 SCREENSHOT_DELAY_MS = 500
+EXIT_FAILURE, EXIT_USAGE = 1, 2
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -26,6 +27,10 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--weights", type=Path, default=None,
                         help="folder of expert weights (default: the shipped ones)")
     parser.add_argument("--autorun", action="store_true", help="start a run at launch")
+    parser.add_argument("--config", metavar="PATH", type=Path,
+                        help="run configuration (.json from --save-config or Export, or a "
+                        "run's .npz) that fills the panels; the saved Sampler settings are "
+                        "then left unused")
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -93,9 +98,18 @@ def main(argv: list[str] | None = None) -> int:
 
         return record_main(argv[1:])
     args = _parse_args(argv)
+    config = None
+    if args.config is not None:
+        from poe_engine.exports import load_config
+
+        try:
+            config = load_config(args.config)
+        except ValueError as err:
+            print(f"poe-desktop: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -103,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     app = pg.mkQApp("PoE Desktop")
-    window = MainWindow(args.weights)
+    try:
+        window = MainWindow(args.weights, config=config)
+    except ValueError as err:  # a configuration the panels cannot hold
+        print(f"poe-desktop: error: {args.config}: {err}", file=sys.stderr)
+        return EXIT_USAGE
     window.show()
     if args.autorun:
         QTimer.singleShot(0, window.run)

@@ -32,7 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from poe_engine.experts import ColorReward, GenerativeExpert
-from poe_engine.exports import CONFIG_FORMAT, save_config, write_ply, write_trajectory_npz
+from poe_engine.exports import (
+    CONFIG_FORMAT,
+    config_from_args,
+    save_config,
+    write_ply,
+    write_trajectory_npz,
+)
 from poe_engine.product import Composition
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.weights import WeightsError
@@ -60,11 +66,25 @@ drops. The view shows the best particle of every step.</p>
 Visual Generation</i>. arXiv:2506.08894, 2025.</small></p>"""
 
 
+def default_config() -> dict:
+    """The run configuration of `poe-engine sample` with no options: what a configuration
+    file's missing keys mean."""
+    from poe_engine.cli import Parser, add_sampler_options
+
+    parser = Parser()
+    add_sampler_options(parser)
+    return config_from_args(parser.parse_args([]))
+
+
 class MainWindow(QMainWindow):
     runFinished = Signal(str)  # "completed" | "stopped" | "failed"
     stepArrived = Signal(int)  # index of a step that just reached the timeline
 
-    def __init__(self, weights_dir: str | Path | None = None) -> None:
+    def __init__(self, weights_dir: str | Path | None = None, config: dict | None = None
+                 ) -> None:
+        """`config`: a run configuration (`poe_engine.exports.load_config`) that fills the
+        panels instead of the saved Sampler settings; a value the panels cannot hold
+        raises ValueError."""
         super().__init__()
         collect_on_gui_thread()
         self.setWindowTitle("PoE Desktop")
@@ -84,6 +104,7 @@ class MainWindow(QMainWindow):
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
         self.last_recording: str | None = None
+        self._from_config = config is not None  # then the saved Sampler settings stay unused
         self._saved: dict[str, str] = {}  # the settings file's raw strings, as read
 
         self._build_view()
@@ -95,6 +116,8 @@ class MainWindow(QMainWindow):
         self._draw_timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self._draw_pending)
         self._draw_timer.start()
         self._restore_settings()
+        if config is not None:
+            self.apply_config(config)
         self._update_controls()
 
     # ------------------------------------------------------------------ construction
@@ -239,7 +262,7 @@ class MainWindow(QMainWindow):
         return self._thread is not None
 
     def _reward(self) -> ColorReward:
-        return ColorReward(self.reward_panel.color, self.reward_panel.strength.value())
+        return ColorReward(self.reward_panel.color, self.reward_panel.strength.exact_value())
 
     def _experts_on(self, device: str) -> dict[str, GenerativeExpert]:
         if device not in self._experts:
@@ -296,7 +319,7 @@ class MainWindow(QMainWindow):
             "experts": ",".join(self.experts_panel.enabled_experts()),
             "reward": self.reward_panel.color if self.experts_panel.reward.isChecked()
             else "none",
-            "strength": self.reward_panel.strength.value(), "seed": config.seed,
+            "strength": self.reward_panel.strength.exact_value(), "seed": config.seed,
             "particles": st.particles, "points": st.points, "steps": st.steps,
             "langevin": st.langevin_steps, "kappa": st.kappa, "ode_scale": st.ode_scale,
             "ess_threshold": st.ess_threshold, "resampling": st.resampling,
@@ -356,6 +379,35 @@ class MainWindow(QMainWindow):
         step = len(self.frames) + 1
         self.stats_panel.mark_change(step, label)
         self.statusBar().showMessage(f"Step {step}: {label}", 4000)
+
+    def apply_config(self, config: dict) -> None:
+        """Fill the panels from a run configuration (`poe_engine.exports.load_config`);
+        keys it lacks take `poe-engine sample`'s defaults. Raises ValueError (one line)
+        for a value the panels cannot hold."""
+        full = default_config() | config
+        sampler = {"sampler": full["sampler"], "device": full["device"], "seed": full["seed"],
+                   "particles": full["particles"], "points": full["points"],
+                   "steps": full["steps"], "langevin_steps": full["langevin"],
+                   "kappa": full["kappa"]}
+        rejected = self.sampler_panel.apply(sampler)
+        strength = full["strength"]
+        spin = self.reward_panel.strength
+        if not spin.minimum() <= strength <= spin.maximum():
+            rejected.append("strength")
+        if rejected:
+            raise ValueError(f"the app cannot take {', '.join(rejected)} from this "
+                             "configuration (out of the panels' ranges)")
+        self.sampler_panel.advanced.update({k: full[k] for k in self.sampler_panel.advanced})
+        enabled = set(full["experts"].split(","))
+        for name, box in self.experts_panel.toggles.items():
+            box.setChecked(name in enabled)
+        for spin_ in self.experts_panel.weights.values():
+            spin_.setValue(1.0)  # a configuration holds no weights: the product's own
+        reward = full["reward"]
+        self.experts_panel.reward.setChecked(reward.lower() != "none")
+        if reward.lower() != "none":
+            self.reward_panel.set_color(reward)
+        spin.set_exact(strength)
 
     # ------------------------------------------------------------------ worker signals
     def _on_frame(self, frame: Frame) -> None:
@@ -580,9 +632,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings, close
     def _restore_settings(self) -> None:
-        """Restore the window's layout and the Sampler settings. Every value is untrusted
-        text (see settings.py): checked, and on any doubt the default stays, with a note in
-        the status bar."""
+        """Restore the window's layout and, unless a run configuration fills the panels,
+        the Sampler settings. Every value is untrusted text (see settings.py): checked,
+        and on any doubt the default stays, with a note in the status bar."""
         self._saved, invalid = read_settings()
         for key, restore in (("geometry", self.restoreGeometry),
                              ("windowState", self.restoreState)):
@@ -590,7 +642,7 @@ class MainWindow(QMainWindow):
                 blob = decode_blob(self._saved[key])
                 if blob is None or not restore(QByteArray(blob)):
                     invalid = True
-        if "sampler" in self._saved:
+        if "sampler" in self._saved and not self._from_config:
             try:
                 values = json.loads(self._saved["sampler"])
             except (ValueError, RecursionError):
@@ -601,9 +653,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(SETTINGS_RESET_NOTE, 10_000)
 
     def _save_settings(self) -> None:
-        write_settings({"geometry": encode_blob(self.saveGeometry().data()),
-                        "windowState": encode_blob(self.saveState().data()),
-                        "sampler": json.dumps(self.sampler_panel.values())})
+        values = {"geometry": encode_blob(self.saveGeometry().data()),
+                  "windowState": encode_blob(self.saveState().data()),
+                  "sampler": json.dumps(self.sampler_panel.values())}
+        if self._from_config:  # the configuration's settings are not the user's
+            values.pop("sampler")
+            if "sampler" in self._saved:
+                values["sampler"] = self._saved["sampler"]
+        write_settings(values)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.stop()

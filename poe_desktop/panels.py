@@ -106,7 +106,7 @@ class RewardPanel(QWidget):
         row.addWidget(self.custom, 2, 0, 1, 2)
         layout.addLayout(row)
         form = QFormLayout()
-        self.strength = QDoubleSpinBox()
+        self.strength = ExactSpinBox()
         self.strength.setObjectName("rewardStrength")
         self.strength.setRange(0.0, 5000.0)
         self.strength.setSingleStep(25.0)
@@ -145,12 +145,39 @@ def _swatch_style(hex_: str) -> str:
             "QPushButton:checked { border: 3px solid #ffd54a; font-weight: bold; }")
 
 
+class ExactSpinBox(QDoubleSpinBox):
+    """Shows its value rounded to its decimals but keeps the exact number it was given by
+    `set_exact` (a run configuration's), until the user changes it: a replayed run must
+    use kappa 0.0125, not the 0.013 on screen."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._exact: float | None = None
+        self.valueChanged.connect(self._forget)
+
+    def _forget(self, _value: float) -> None:
+        self._exact = None
+
+    def set_exact(self, value: float) -> None:
+        self.setValue(value)
+        shown = abs(self.value() - value) <= 10.0 ** -self.decimals()
+        self._exact = float(value) if shown else None
+
+    def exact_value(self) -> float:
+        return self._exact if self._exact is not None else round(self.value(), self.decimals())
+
+
+# Settings of a run that the panel has no widget for; a run configuration can set them.
+ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting")
+
+
 class SamplerPanel(QWidget):
     """Run settings: applied when a run starts."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         d = SamplerSettings()
+        self.advanced = {key: getattr(d, key) for key in ADVANCED}
         lim = SamplerSettings.LIMITS
         form = QFormLayout(self)
         self.sampler = _combo("samplerCombo", [s.upper() for s in SAMPLERS])
@@ -164,7 +191,7 @@ class SamplerPanel(QWidget):
         self.points = _spin("pointsSpin", *lim["points"], d.points)
         self.steps = _spin("stepsSpin", *lim["steps"], d.steps)
         self.langevin = _spin("langevinSpin", *lim["langevin_steps"], d.langevin_steps)
-        self.kappa = QDoubleSpinBox()
+        self.kappa = ExactSpinBox()
         self.kappa.setObjectName("kappaSpin")
         self.kappa.setDecimals(3)
         self.kappa.setRange(*lim["kappa"])
@@ -180,7 +207,7 @@ class SamplerPanel(QWidget):
         return SamplerSettings(
             particles=self.particles.value(), points=self.points.value(),
             steps=self.steps.value(), langevin_steps=self.langevin.value(),
-            kappa=round(self.kappa.value(), 6))
+            kappa=self.kappa.exact_value(), **self.advanced)
 
     def sampler_name(self) -> str:
         return self.sampler.currentText().lower()
@@ -211,7 +238,7 @@ class SamplerPanel(QWidget):
                     or not self.kappa.minimum() <= kappa <= self.kappa.maximum()):  # NaN too
                 rejected.append("kappa")
             else:
-                self.kappa.setValue(float(kappa))
+                self.kappa.set_exact(float(kappa))
         for key, combo in (("sampler", self.sampler), ("device", self.device)):
             if key not in values:
                 continue

@@ -18,10 +18,13 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QDockWidget, QSpinBox
 
 from poe_desktop import MainWindow
+from poe_desktop import app as desktop_app
 from poe_desktop.main_window import SETTINGS_RESET_NOTE
 from poe_desktop.worker import SamplerWorker
+from poe_engine.exports import load_config, save_config
 
 pytestmark = pytest.mark.gui
+TINY = {"particles": 2, "points": 32, "steps": 12, "langevin": 1}
 
 
 class _Plant:
@@ -45,6 +48,11 @@ def planted_variant(marker: Path) -> str:
 
 def settings_file() -> Path:
     return Path(os.environ["POE_DESKTOP_SETTINGS"])
+
+
+def tiny_config(tmp_path: Path, **overrides) -> Path:
+    config = {"format": "poe-run-config/1", "device": "cpu", **TINY, **overrides}
+    return save_config(tmp_path / "run.json", config)
 
 
 # --------------------------------------------------------------------------- 1. settings
@@ -159,6 +167,79 @@ def test_the_worker_frees_its_trail_history_when_the_run_ends(qtbot):
     except RuntimeError:  # already deleted (C++ side): freed all the more
         pass
     window.close()
+
+
+# --------------------------------------------------------------------------- 4. one run
+
+
+def test_a_run_configuration_fills_the_panels_and_the_saved_settings_stay_unused(qtbot,
+                                                                              tmp_path):
+    saved = MainWindow()
+    qtbot.addWidget(saved)
+    saved.findChild(QSpinBox, "seedSpin").setValue(42)
+    saved.findChild(QSpinBox, "pointsSpin").setValue(256)
+    saved.close()
+
+    path = tiny_config(tmp_path, sampler="euler", experts="x,z", reward="#ff8000",
+                       strength=123.456, kappa=0.0125, steps=4, ode_scale=0.9,
+                       resampling="multinomial")
+    config = load_config(path)
+    window = MainWindow(config=config)
+    qtbot.addWidget(window)
+    sp = window.sampler_panel
+    assert sp.seed.value() == 0  # not the saved 42: a key the file lacks takes the default
+    assert (sp.particles.value(), sp.points.value(), sp.steps.value()) == (2, 32, 4)
+    assert sp.langevin.value() == 1 and sp.sampler_name() == "euler"
+    assert sp.device.currentText() == "cpu"
+    assert window.experts_panel.enabled_experts() == ["x", "z"]
+    assert window.experts_panel.reward.isChecked() and window.reward_panel.color == "#ff8000"
+    with qtbot.waitSignal(window.runFinished, timeout=60_000):
+        assert window.run()
+    # the run is the file's run, to the last digit (kappa and strength beyond the spins')
+    assert {k: window.run_config[k] for k in config} == config
+    window.close()
+
+    again = MainWindow()  # a configuration's run does not overwrite the user's settings
+    qtbot.addWidget(again)
+    assert again.findChild(QSpinBox, "seedSpin").value() == 42
+    assert again.findChild(QSpinBox, "pointsSpin").value() == 256
+    again.close()
+
+
+def test_a_configuration_without_a_reward_switches_it_off(qtbot, tmp_path):
+    window = MainWindow(config=load_config(tiny_config(tmp_path, reward="none")))
+    qtbot.addWidget(window)
+    assert not window.experts_panel.reward.isChecked()
+    window.close()
+
+
+@pytest.mark.parametrize("content", ["{not json", json.dumps({"format": "x"}),
+                                     json.dumps({"format": "poe-run-config/1", "steps": 0})])
+def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path, capsys, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert desktop_app.main(["--config", str(path), "--autorun"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(path) in err
+
+
+@pytest.mark.parametrize(("asked", "frames"), [("5", 5), ("mid", 6), ("50", 12), ("end", 12)])
+def test_a_screenshot_run_captures_exactly_the_step_asked_for(tmp_path, monkeypatch, capsys,
+                                                            asked, frames):
+    seen = []
+    original = MainWindow.save_screenshot
+
+    def save(self, path):
+        seen.append((len(self.frames), self.shown_frame().index, self.frames[-1].steps))
+        return original(self, path)
+
+    monkeypatch.setattr(MainWindow, "save_screenshot", save)
+    shot = tmp_path / "shot.png"
+    code = desktop_app.main(["--config", str(tiny_config(tmp_path)), "--autorun",
+                             "--screenshot", str(shot), "--screenshot-step", asked])
+    assert code == 0, capsys.readouterr().err
+    assert seen == [(frames, frames - 1, 12)]
+    assert shot.stat().st_size > 1000
 
 
 def test_clearing_the_plots_frees_their_steering_marks(qtbot):
