@@ -20,6 +20,18 @@ SCREENSHOT_DELAY_MS = 500
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 
 
+def _screenshot_step(text: str) -> int | str:
+    if text in ("mid", "end"):
+        return text
+    try:
+        step = int(text)
+    except ValueError:
+        step = 0
+    if step < 1:
+        raise argparse.ArgumentTypeError(f"invalid step {text!r}: use a step >= 1, mid or end")
+    return step
+
+
 def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="poe-desktop", description="Watch and steer a Product-of-Experts sampler."
@@ -38,8 +50,11 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="save a screenshot of the window to PATH, then exit (with --autorun: once the "
         "run reaches --screenshot-step, or ends)",
     )
-    parser.add_argument("--screenshot-step", type=int, default=None, metavar="K",
-                        help="with --autorun --screenshot: the step to capture (1-based)")
+    parser.add_argument("--screenshot-step", type=_screenshot_step, default="end",
+                        metavar="K|mid|end",
+                        help="with --autorun --screenshot: the step to capture (1-based), "
+                        "'mid' (half the run's steps) or 'end' (default). The run pauses "
+                        "right after that step; a shorter run is captured at its last step")
     return parser.parse_args(argv)
 
 
@@ -123,35 +138,56 @@ def main(argv: list[str] | None = None) -> int:
         print(f"poe-desktop: error: {args.config}: {err}", file=sys.stderr)
         return EXIT_USAGE
     window.show()
-    if args.autorun:
-        QTimer.singleShot(0, window.run)
     if args.screenshot is None:
+        if args.autorun:
+            QTimer.singleShot(0, window.run)
         return int(app.exec())
 
-    result = [1]
-    captured = []
+    result = [EXIT_FAILURE]
+    done = []
 
-    def capture() -> None:
-        if captured:
+    def finish(code: int, error: str | None = None) -> None:
+        if done:
             return
-        captured.append(True)
-        if window.save_screenshot(args.screenshot):
-            print(args.screenshot)
-            result[0] = 0
-        else:
-            print(f"poe-desktop: could not write {args.screenshot}", file=sys.stderr)
+        done.append(True)
+        result[0] = code
+        if error is not None:
+            print(f"poe-desktop: error: {error}", file=sys.stderr)
         window.close()
         app.quit()
 
-    if args.autorun:
-        def on_step(index: int) -> None:  # pause mid-run at the chosen step, then capture
-            reached = args.screenshot_step is not None and index + 1 >= args.screenshot_step
-            if reached and window.worker is not None and not window.worker.paused:
-                window.toggle_pause()
-                QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+    def capture() -> None:
+        if done:
+            return
+        window.show_newest()  # the step asked for, drawn now, not at the next redraw
+        if window.save_screenshot(args.screenshot):
+            print(args.screenshot)
+            finish(0)
+        else:
+            finish(EXIT_FAILURE, window.last_error or f"could not write {args.screenshot}")
 
-        window.stepArrived.connect(on_step)
-        window.runFinished.connect(lambda _: QTimer.singleShot(SCREENSHOT_DELAY_MS, capture))
+    def start() -> None:
+        steps = window.sampler_panel.steps.value()
+        step = {"mid": max(1, steps // 2), "end": None}.get(args.screenshot_step,
+                                                            args.screenshot_step)
+        if step is not None:
+            def on_step(index: int) -> None:  # the worker has paused after this step
+                if index + 1 == step:
+                    QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+
+            window.stepArrived.connect(on_step)
+        if not window.run(pause_after=step):  # e.g. missing weights: say so and leave
+            finish(EXIT_FAILURE, window.last_error)
+
+    def on_finished(reason: str) -> None:
+        if reason == "failed":
+            finish(EXIT_FAILURE, window.last_error)
+        else:  # fewer steps than asked, or stopped: the last step
+            QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+
+    if args.autorun:
+        window.runFinished.connect(on_finished)
+        QTimer.singleShot(0, start)
     else:
         QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
     app.exec()

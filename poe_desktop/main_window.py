@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
         self.last_recording: str | None = None
+        self.last_error: str | None = None  # "title: message" of the last error reported
         self._from_config = config is not None  # then the saved Sampler settings stay unused
         self._saved: dict[str, str] = {}  # the settings file's raw strings, as read
 
@@ -269,8 +270,9 @@ class MainWindow(QMainWindow):
             self._experts[device] = build_experts(self.weights_dir, device)
         return self._experts[device]
 
-    def run(self, start_paused: bool = False) -> bool:
-        """Start a run with the panels' settings (or resume a paused one)."""
+    def run(self, start_paused: bool = False, pause_after: int | None = None) -> bool:
+        """Start a run with the panels' settings (or resume a paused one). `pause_after`:
+        pause right after that step (1-based), before the next one is computed."""
         if self.running:
             if self.worker is not None and self.worker.paused:
                 self.toggle_pause()
@@ -301,8 +303,10 @@ class MainWindow(QMainWindow):
         self.worker.frameReady.connect(self._on_frame)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.failed.connect(self._on_worker_failed)
+        self.worker.pausedAt.connect(self._on_paused_at)
         if start_paused:
             self.worker.pause()
+        self.worker.pause_after(pause_after)
         self.pause_action.setChecked(start_paused)
         self._thread.start()
         self.device_label.setText(f"device {self.device}")
@@ -410,6 +414,12 @@ class MainWindow(QMainWindow):
         spin.set_exact(strength)
 
     # ------------------------------------------------------------------ worker signals
+    def _on_paused_at(self, index: int) -> None:
+        self.pause_action.setChecked(True)
+        self.statusBar().showMessage(f"Paused after step {index + 1}: "
+                                     "Step advances one denoising step")
+        self._update_controls()
+
     def _on_frame(self, frame: Frame) -> None:
         self.frames.append(frame)
         self._dirty = True
@@ -496,7 +506,8 @@ class MainWindow(QMainWindow):
         thread.deleteLater()
 
     def _report_error(self, title: str, message: str) -> None:
-        self.statusBar().showMessage(f"{title}: {message}")
+        self.last_error = f"{title}: {message}"
+        self.statusBar().showMessage(self.last_error)
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
                           self)
         box.setObjectName("errorDialog")
@@ -539,6 +550,13 @@ class MainWindow(QMainWindow):
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")
         self.timeline_label.setText(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+
+    def show_newest(self) -> None:
+        """Put the newest step on screen now (view, timeline, plots), not at the next redraw."""
+        if self.frames:
+            self._follow, self._dirty = True, True
+            self._draw_pending()
+            self._update_stats(force=True)
 
     def shown_frame(self) -> Frame | None:
         return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None

@@ -9,11 +9,14 @@ import json
 import os
 import pickle
 import struct
+import subprocess
+import sys
 import weakref
 from pathlib import Path
 
 import pyqtgraph as pg
 import pytest
+import torch
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QDockWidget, QSpinBox
 
@@ -117,6 +120,44 @@ def test_invalid_saved_values_are_reset_with_a_note(qtbot, saved):
     assert window.findChild(QSpinBox, "stepsSpin").value() in (128, 40)  # valid ones apply
     assert window.findChild(QSpinBox, "seedSpin").value() in (0, 3)
     window.close()
+
+
+# --------------------------------------------------------------------------- 2. scripted runs
+
+
+def test_missing_weights_in_a_screenshot_run_fail_at_once_with_the_rebuild_command(tmp_path):
+    missing = tmp_path / "no-such-weights"
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "poe_desktop", "--weights", str(missing), "--autorun",
+         "--screenshot", str(shot)],
+        capture_output=True, text=True, timeout=90)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert str(missing) in lines[0] and "poe-engine train" in lines[0]
+    assert not shot.exists() and done.stdout == ""
+
+
+def test_a_run_failing_mid_run_in_a_screenshot_run_exits_non_zero(tmp_path, monkeypatch,
+                                                                   capsys):
+    from poe_engine.experts import MonochromeColorExpert
+
+    calls = []
+
+    def poisoned(self, cloud, t):  # healthy for a few steps, then NaN
+        calls.append(1)
+        out = torch.zeros_like(cloud[..., 3:])
+        return out if len(calls) < 10 else out + float("nan")
+
+    monkeypatch.setattr(MonochromeColorExpert, "velocity", poisoned)
+    shot = tmp_path / "shot.png"
+    code = desktop_app.main(["--config", str(tiny_config(tmp_path)), "--autorun",
+                             "--screenshot", str(shot)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "non-finite" in err and err.startswith("poe-desktop: error:")
+    assert not shot.exists()
 
 
 # --------------------------------------------------------------------------- 3. memory
