@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     import pyqtgraph as pg
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
     from .main_window import MainWindow
 
@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
     app.exec()
+    # Closing the last window posted a Quit that would end the caller's next event loop
+    # (main is called in-process too: tests, scripts).
+    QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
     return result[0]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyqtgraph as pg
 import pytest
 import torch
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QDockWidget, QSpinBox
 
 from poe_desktop import MainWindow
@@ -265,8 +265,8 @@ def test_a_bad_configuration_is_one_line_and_exit_2(tmp_path, capsys, content):
 
 
 @pytest.mark.parametrize(("asked", "frames"), [("5", 5), ("mid", 6), ("50", 12), ("end", 12)])
-def test_a_screenshot_run_captures_exactly_the_step_asked_for(tmp_path, monkeypatch, capsys,
-                                                            asked, frames):
+def test_a_screenshot_run_captures_exactly_the_step_asked_for(qtbot, tmp_path, monkeypatch,
+                                                            capsys, asked, frames):
     seen = []
     original = MainWindow.save_screenshot
 
@@ -281,6 +281,11 @@ def test_a_screenshot_run_captures_exactly_the_step_asked_for(tmp_path, monkeypa
     assert code == 0, capsys.readouterr().err
     assert seen == [(frames, frames - 1, 12)]
     assert shot.stat().st_size > 1000
+    # main() left no Quit event behind, which would end the caller's next event loop at once
+    QCoreApplication.processEvents()
+    timer = QTimer(singleShot=True, interval=100)
+    with qtbot.waitSignal(timer.timeout, timeout=5_000):
+        timer.start()
 
 
 def test_clearing_the_plots_frees_their_steering_marks(qtbot):
