@@ -17,6 +17,19 @@ NO_DISPLAY_MESSAGE = (
     "run it under a virtual X server: xvfb-run -a poe-desktop"
 )
 SCREENSHOT_DELAY_MS = 500
+EXIT_FAILURE, EXIT_USAGE = 1, 2
+
+
+def _screenshot_step(text: str) -> int | str:
+    if text in ("mid", "end"):
+        return text
+    try:
+        step = int(text)
+    except ValueError:
+        step = 0
+    if step < 1:
+        raise argparse.ArgumentTypeError(f"invalid step {text!r}: use a step >= 1, mid or end")
+    return step
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -26,6 +39,10 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--weights", type=Path, default=None,
                         help="folder of expert weights (default: the shipped ones)")
     parser.add_argument("--autorun", action="store_true", help="start a run at launch")
+    parser.add_argument("--config", metavar="PATH", type=Path,
+                        help="run configuration (.json from --save-config or Export, or a "
+                        "run's .npz) that fills the panels; the saved Sampler settings are "
+                        "then left unused")
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -33,8 +50,11 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="save a screenshot of the window to PATH, then exit (with --autorun: once the "
         "run reaches --screenshot-step, or ends)",
     )
-    parser.add_argument("--screenshot-step", type=int, default=None, metavar="K",
-                        help="with --autorun --screenshot: the step to capture (1-based)")
+    parser.add_argument("--screenshot-step", type=_screenshot_step, default="end",
+                        metavar="K|mid|end",
+                        help="with --autorun --screenshot: the step to capture (1-based), "
+                        "'mid' (half the run's steps) or 'end' (default). The run pauses "
+                        "right after that step; a shorter run is captured at its last step")
     return parser.parse_args(argv)
 
 
@@ -93,50 +113,87 @@ def main(argv: list[str] | None = None) -> int:
 
         return record_main(argv[1:])
     args = _parse_args(argv)
+    config = None
+    if args.config is not None:
+        from poe_engine.exports import load_config
+
+        try:
+            config = load_config(args.config)
+        except ValueError as err:
+            print(f"poe-desktop: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
     import pyqtgraph as pg
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
     from .main_window import MainWindow
 
     app = pg.mkQApp("PoE Desktop")
-    window = MainWindow(args.weights)
+    try:
+        window = MainWindow(args.weights, config=config)
+    except ValueError as err:  # a configuration the panels cannot hold
+        print(f"poe-desktop: error: {args.config}: {err}", file=sys.stderr)
+        return EXIT_USAGE
     window.show()
-    if args.autorun:
-        QTimer.singleShot(0, window.run)
     if args.screenshot is None:
+        if args.autorun:
+            QTimer.singleShot(0, window.run)
         return int(app.exec())
 
-    result = [1]
-    captured = []
+    result = [EXIT_FAILURE]
+    done = []
 
-    def capture() -> None:
-        if captured:
+    def finish(code: int, error: str | None = None) -> None:
+        if done:
             return
-        captured.append(True)
-        if window.save_screenshot(args.screenshot):
-            print(args.screenshot)
-            result[0] = 0
-        else:
-            print(f"poe-desktop: could not write {args.screenshot}", file=sys.stderr)
+        done.append(True)
+        result[0] = code
+        if error is not None:
+            print(f"poe-desktop: error: {error}", file=sys.stderr)
         window.close()
         app.quit()
 
-    if args.autorun:
-        def on_step(index: int) -> None:  # pause mid-run at the chosen step, then capture
-            reached = args.screenshot_step is not None and index + 1 >= args.screenshot_step
-            if reached and window.worker is not None and not window.worker.paused:
-                window.toggle_pause()
-                QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+    def capture() -> None:
+        if done:
+            return
+        window.show_newest()  # the step asked for, drawn now, not at the next redraw
+        if window.save_screenshot(args.screenshot):
+            print(args.screenshot)
+            finish(0)
+        else:
+            finish(EXIT_FAILURE, window.last_error or f"could not write {args.screenshot}")
 
-        window.stepArrived.connect(on_step)
-        window.runFinished.connect(lambda _: QTimer.singleShot(SCREENSHOT_DELAY_MS, capture))
+    def start() -> None:
+        steps = window.sampler_panel.steps.value()
+        step = {"mid": max(1, steps // 2), "end": None}.get(args.screenshot_step,
+                                                            args.screenshot_step)
+        if step is not None:
+            def on_step(index: int) -> None:  # the worker has paused after this step
+                if index + 1 == step:
+                    QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+
+            window.stepArrived.connect(on_step)
+        if not window.run(pause_after=step):  # e.g. missing weights: say so and leave
+            finish(EXIT_FAILURE, window.last_error)
+
+    def on_finished(reason: str) -> None:
+        if reason == "failed":
+            finish(EXIT_FAILURE, window.last_error)
+        else:  # fewer steps than asked, or stopped: the last step
+            QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
+
+    if args.autorun:
+        window.runFinished.connect(on_finished)
+        QTimer.singleShot(0, start)
     else:
         QTimer.singleShot(SCREENSHOT_DELAY_MS, capture)
     app.exec()
+    # Closing the last window posted a Quit that would end the caller's next event loop
+    # (main is called in-process too: tests, scripts).
+    QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)
     return result[0]
 
 

@@ -10,12 +10,11 @@ timeline still keeps every step).
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -33,7 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from poe_engine.experts import ColorReward, GenerativeExpert
-from poe_engine.exports import CONFIG_FORMAT, save_config, write_ply, write_trajectory_npz
+from poe_engine.exports import (
+    CONFIG_FORMAT,
+    config_from_args,
+    save_config,
+    write_ply,
+    write_trajectory_npz,
+)
 from poe_engine.product import Composition
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.weights import WeightsError
@@ -41,12 +46,13 @@ from poe_engine.weights import WeightsError
 from .gui_gc import collect_on_gui_thread
 from .panels import ExpertsPanel, RecordingPanel, RewardPanel, SamplerPanel, StatsPanel
 from .recording import FrameInfo, Recorder, RecordingError
+from .settings import decode_blob, encode_blob, read_settings, write_settings
 from .view3d import CloudView
 from .worker import Frame, RunConfig, SamplerWorker
 
 DRAW_INTERVAL_MS = 30
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
-SETTINGS_ENV = "POE_DESKTOP_SETTINGS"  # an .ini path; the platform's store otherwise
+SETTINGS_RESET_NOTE = "Some saved settings were invalid and were reset"
 ABOUT = """<h3>PoE Desktop</h3>
 <p>Three small flow models each move one axis of a point cloud; an analytic expert only
 knows that a cloud should be one colour; a reward prefers the colour you pick. Alone,
@@ -60,18 +66,25 @@ drops. The view shows the best particle of every step.</p>
 Visual Generation</i>. arXiv:2506.08894, 2025.</small></p>"""
 
 
-def open_settings() -> QSettings:
-    path = os.environ.get(SETTINGS_ENV)
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("poe-desktop", "poe-desktop")
+def default_config() -> dict:
+    """The run configuration of `poe-engine sample` with no options: what a configuration
+    file's missing keys mean."""
+    from poe_engine.cli import Parser, add_sampler_options
+
+    parser = Parser()
+    add_sampler_options(parser)
+    return config_from_args(parser.parse_args([]))
 
 
 class MainWindow(QMainWindow):
     runFinished = Signal(str)  # "completed" | "stopped" | "failed"
     stepArrived = Signal(int)  # index of a step that just reached the timeline
 
-    def __init__(self, weights_dir: str | Path | None = None) -> None:
+    def __init__(self, weights_dir: str | Path | None = None, config: dict | None = None
+                 ) -> None:
+        """`config`: a run configuration (`poe_engine.exports.load_config`) that fills the
+        panels instead of the saved Sampler settings; a value the panels cannot hold
+        raises ValueError."""
         super().__init__()
         collect_on_gui_thread()
         self.setWindowTitle("PoE Desktop")
@@ -91,6 +104,9 @@ class MainWindow(QMainWindow):
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
         self.last_recording: str | None = None
+        self.last_error: str | None = None  # "title: message" of the last error reported
+        self._from_config = config is not None  # then the saved Sampler settings stay unused
+        self._saved: dict[str, str] = {}  # the settings file's raw strings, as read
 
         self._build_view()
         self._build_panels()
@@ -101,6 +117,8 @@ class MainWindow(QMainWindow):
         self._draw_timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self._draw_pending)
         self._draw_timer.start()
         self._restore_settings()
+        if config is not None:
+            self.apply_config(config)
         self._update_controls()
 
     # ------------------------------------------------------------------ construction
@@ -245,15 +263,16 @@ class MainWindow(QMainWindow):
         return self._thread is not None
 
     def _reward(self) -> ColorReward:
-        return ColorReward(self.reward_panel.color, self.reward_panel.strength.value())
+        return ColorReward(self.reward_panel.color, self.reward_panel.strength.exact_value())
 
     def _experts_on(self, device: str) -> dict[str, GenerativeExpert]:
         if device not in self._experts:
             self._experts[device] = build_experts(self.weights_dir, device)
         return self._experts[device]
 
-    def run(self, start_paused: bool = False) -> bool:
-        """Start a run with the panels' settings (or resume a paused one)."""
+    def run(self, start_paused: bool = False, pause_after: int | None = None) -> bool:
+        """Start a run with the panels' settings (or resume a paused one). `pause_after`:
+        pause right after that step (1-based), before the next one is computed."""
         if self.running:
             if self.worker is not None and self.worker.paused:
                 self.toggle_pause()
@@ -278,11 +297,16 @@ class MainWindow(QMainWindow):
         self._thread = QThread(self)
         self.worker.moveToThread(self._thread)
         self._thread.started.connect(self.worker.run)
+        # The worker lives on that thread: it must be deleted there, as the thread ends
+        # (a deleteLater() called after the thread stopped would never be carried out).
+        self._thread.finished.connect(self.worker.deleteLater)
         self.worker.frameReady.connect(self._on_frame)
         self.worker.finished.connect(self._on_worker_finished)
         self.worker.failed.connect(self._on_worker_failed)
+        self.worker.pausedAt.connect(self._on_paused_at)
         if start_paused:
             self.worker.pause()
+        self.worker.pause_after(pause_after)
         self.pause_action.setChecked(start_paused)
         self._thread.start()
         self.device_label.setText(f"device {self.device}")
@@ -299,7 +323,7 @@ class MainWindow(QMainWindow):
             "experts": ",".join(self.experts_panel.enabled_experts()),
             "reward": self.reward_panel.color if self.experts_panel.reward.isChecked()
             else "none",
-            "strength": self.reward_panel.strength.value(), "seed": config.seed,
+            "strength": self.reward_panel.strength.exact_value(), "seed": config.seed,
             "particles": st.particles, "points": st.points, "steps": st.steps,
             "langevin": st.langevin_steps, "kappa": st.kappa, "ode_scale": st.ode_scale,
             "ess_threshold": st.ess_threshold, "resampling": st.resampling,
@@ -360,7 +384,42 @@ class MainWindow(QMainWindow):
         self.stats_panel.mark_change(step, label)
         self.statusBar().showMessage(f"Step {step}: {label}", 4000)
 
+    def apply_config(self, config: dict) -> None:
+        """Fill the panels from a run configuration (`poe_engine.exports.load_config`);
+        keys it lacks take `poe-engine sample`'s defaults. Raises ValueError (one line)
+        for a value the panels cannot hold."""
+        full = default_config() | config
+        sampler = {"sampler": full["sampler"], "device": full["device"], "seed": full["seed"],
+                   "particles": full["particles"], "points": full["points"],
+                   "steps": full["steps"], "langevin_steps": full["langevin"],
+                   "kappa": full["kappa"]}
+        rejected = self.sampler_panel.apply(sampler)
+        strength = full["strength"]
+        spin = self.reward_panel.strength
+        if not spin.minimum() <= strength <= spin.maximum():
+            rejected.append("strength")
+        if rejected:
+            raise ValueError(f"the app cannot take {', '.join(rejected)} from this "
+                             "configuration (out of the panels' ranges)")
+        self.sampler_panel.advanced.update({k: full[k] for k in self.sampler_panel.advanced})
+        enabled = set(full["experts"].split(","))
+        for name, box in self.experts_panel.toggles.items():
+            box.setChecked(name in enabled)
+        for spin_ in self.experts_panel.weights.values():
+            spin_.setValue(1.0)  # a configuration holds no weights: the product's own
+        reward = full["reward"]
+        self.experts_panel.reward.setChecked(reward.lower() != "none")
+        if reward.lower() != "none":
+            self.reward_panel.set_color(reward)
+        spin.set_exact(strength)
+
     # ------------------------------------------------------------------ worker signals
+    def _on_paused_at(self, index: int) -> None:
+        self.pause_action.setChecked(True)
+        self.statusBar().showMessage(f"Paused after step {index + 1}: "
+                                     "Step advances one denoising step")
+        self._update_controls()
+
     def _on_frame(self, frame: Frame) -> None:
         self.frames.append(frame)
         self._dirty = True
@@ -436,17 +495,19 @@ class MainWindow(QMainWindow):
         self.runFinished.emit(reason)
 
     def _wait_for_thread(self) -> None:
-        if self._thread is None:
+        """Let the run's thread end. The worker is deleted on it as it ends (see `run`);
+        the thread itself here, on the GUI thread."""
+        thread = self._thread
+        if thread is None:
             return
-        self._thread.quit()
-        self._thread.wait()
-        self._thread.deleteLater()
-        if self.worker is not None:
-            self.worker.deleteLater()
         self._thread, self.worker = None, None
+        thread.quit()
+        thread.wait()
+        thread.deleteLater()
 
     def _report_error(self, title: str, message: str) -> None:
-        self.statusBar().showMessage(f"{title}: {message}")
+        self.last_error = f"{title}: {message}"
+        self.statusBar().showMessage(self.last_error)
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
                           self)
         box.setObjectName("errorDialog")
@@ -489,6 +550,13 @@ class MainWindow(QMainWindow):
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")
         self.timeline_label.setText(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+
+    def show_newest(self) -> None:
+        """Put the newest step on screen now (view, timeline, plots), not at the next redraw."""
+        if self.frames:
+            self._follow, self._dirty = True, True
+            self._draw_pending()
+            self._update_stats(force=True)
 
     def shown_frame(self) -> Frame | None:
         return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None
@@ -582,25 +650,35 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ settings, close
     def _restore_settings(self) -> None:
-        store = open_settings()
-        try:
-            geometry, state = store.value("geometry"), store.value("windowState")
-            if geometry is not None:
-                self.restoreGeometry(geometry)
-            if state is not None:
-                self.restoreState(state)
-            values = json.loads(str(store.value("sampler", "{}")))
-            if isinstance(values, dict):
-                self.sampler_panel.apply(values)
-        except (TypeError, ValueError):  # a corrupt store: keep the defaults
-            pass
+        """Restore the window's layout and, unless a run configuration fills the panels,
+        the Sampler settings. Every value is untrusted text (see settings.py): checked,
+        and on any doubt the default stays, with a note in the status bar."""
+        self._saved, invalid = read_settings()
+        for key, restore in (("geometry", self.restoreGeometry),
+                             ("windowState", self.restoreState)):
+            if key in self._saved:
+                blob = decode_blob(self._saved[key])
+                if blob is None or not restore(QByteArray(blob)):
+                    invalid = True
+        if "sampler" in self._saved and not self._from_config:
+            try:
+                values = json.loads(self._saved["sampler"])
+            except (ValueError, RecursionError):
+                values = None
+            if not isinstance(values, dict) or self.sampler_panel.apply(values):
+                invalid = True
+        if invalid:
+            self.statusBar().showMessage(SETTINGS_RESET_NOTE, 10_000)
 
     def _save_settings(self) -> None:
-        store = open_settings()
-        store.setValue("geometry", self.saveGeometry())
-        store.setValue("windowState", self.saveState())
-        store.setValue("sampler", json.dumps(self.sampler_panel.values()))
-        store.sync()
+        values = {"geometry": encode_blob(self.saveGeometry().data()),
+                  "windowState": encode_blob(self.saveState().data()),
+                  "sampler": json.dumps(self.sampler_panel.values())}
+        if self._from_config:  # the configuration's settings are not the user's
+            values.pop("sampler")
+            if "sampler" in self._saved:
+                values["sampler"] = self._saved["sampler"]
+        write_settings(values)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.stop()

@@ -106,7 +106,7 @@ class RewardPanel(QWidget):
         row.addWidget(self.custom, 2, 0, 1, 2)
         layout.addLayout(row)
         form = QFormLayout()
-        self.strength = QDoubleSpinBox()
+        self.strength = ExactSpinBox()
         self.strength.setObjectName("rewardStrength")
         self.strength.setRange(0.0, 5000.0)
         self.strength.setSingleStep(25.0)
@@ -145,12 +145,39 @@ def _swatch_style(hex_: str) -> str:
             "QPushButton:checked { border: 3px solid #ffd54a; font-weight: bold; }")
 
 
+class ExactSpinBox(QDoubleSpinBox):
+    """Shows its value rounded to its decimals but keeps the exact number it was given by
+    `set_exact` (a run configuration's), until the user changes it: a replayed run must
+    use kappa 0.0125, not the 0.013 on screen."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._exact: float | None = None
+        self.valueChanged.connect(self._forget)
+
+    def _forget(self, _value: float) -> None:
+        self._exact = None
+
+    def set_exact(self, value: float) -> None:
+        self.setValue(value)
+        shown = abs(self.value() - value) <= 10.0 ** -self.decimals()
+        self._exact = float(value) if shown else None
+
+    def exact_value(self) -> float:
+        return self._exact if self._exact is not None else round(self.value(), self.decimals())
+
+
+# Settings of a run that the panel has no widget for; a run configuration can set them.
+ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting")
+
+
 class SamplerPanel(QWidget):
     """Run settings: applied when a run starts."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         d = SamplerSettings()
+        self.advanced = {key: getattr(d, key) for key in ADVANCED}
         lim = SamplerSettings.LIMITS
         form = QFormLayout(self)
         self.sampler = _combo("samplerCombo", [s.upper() for s in SAMPLERS])
@@ -164,7 +191,7 @@ class SamplerPanel(QWidget):
         self.points = _spin("pointsSpin", *lim["points"], d.points)
         self.steps = _spin("stepsSpin", *lim["steps"], d.steps)
         self.langevin = _spin("langevinSpin", *lim["langevin_steps"], d.langevin_steps)
-        self.kappa = QDoubleSpinBox()
+        self.kappa = ExactSpinBox()
         self.kappa.setObjectName("kappaSpin")
         self.kappa.setDecimals(3)
         self.kappa.setRange(*lim["kappa"])
@@ -180,7 +207,7 @@ class SamplerPanel(QWidget):
         return SamplerSettings(
             particles=self.particles.value(), points=self.points.value(),
             steps=self.steps.value(), langevin_steps=self.langevin.value(),
-            kappa=round(self.kappa.value(), 6))
+            kappa=self.kappa.exact_value(), **self.advanced)
 
     def sampler_name(self) -> str:
         return self.sampler.currentText().lower()
@@ -189,27 +216,40 @@ class SamplerPanel(QWidget):
         return {"sampler": self.sampler_name(), "device": self.device.currentText(),
                 "seed": self.seed.value(), **self.settings().to_dict()}
 
-    def apply(self, values: dict) -> None:
-        """Restore saved values; anything missing or invalid keeps its current value."""
+    def apply(self, values: dict) -> list[str]:
+        """Set the widgets from `values` (saved settings or a run configuration, keyed as
+        `values()` keys them). A key that is missing keeps its widget's value; so does one
+        whose value is of the wrong type or out of range, and such keys are returned."""
+        rejected = []
         spins = {"seed": self.seed, "particles": self.particles, "points": self.points,
                  "steps": self.steps, "langevin_steps": self.langevin}
         for key, spin in spins.items():
-            try:
-                value = int(values[key])
-            except (KeyError, TypeError, ValueError):
+            if key not in values:
                 continue
-            if spin.minimum() <= value <= spin.maximum():
-                spin.setValue(value)
-        try:
-            kappa = float(values["kappa"])
-            if self.kappa.minimum() <= kappa <= self.kappa.maximum():
-                self.kappa.setValue(kappa)
-        except (KeyError, TypeError, ValueError):
-            pass
+            value = values[key]
+            if (isinstance(value, bool) or not isinstance(value, int)
+                    or not spin.minimum() <= value <= spin.maximum()):
+                rejected.append(key)
+                continue
+            spin.setValue(value)
+        if "kappa" in values:
+            kappa = values["kappa"]
+            if (isinstance(kappa, bool) or not isinstance(kappa, int | float)
+                    or not self.kappa.minimum() <= kappa <= self.kappa.maximum()):  # NaN too
+                rejected.append("kappa")
+            else:
+                self.kappa.set_exact(float(kappa))
         for key, combo in (("sampler", self.sampler), ("device", self.device)):
-            index = combo.findText(str(values.get(key, "")), Qt.MatchFlag.MatchFixedString)
-            if index >= 0 and combo.model().item(index).isEnabled():
+            if key not in values:
+                continue
+            value = values[key]
+            index = (combo.findText(value, Qt.MatchFlag.MatchFixedString)
+                     if isinstance(value, str) else -1)
+            if index < 0:
+                rejected.append(key)
+            elif combo.model().item(index).isEnabled():  # 'cuda' on a machine without one
                 combo.setCurrentIndex(index)
+        return rejected
 
 
 def _spin(name: str, low: int, high: int, value: int) -> QSpinBox:
@@ -253,15 +293,16 @@ class StatsPanel(QWidget):
                                                      name="Chamfer")
         for plot in (self.ess_plot, self.weight_plot, self.fidelity_plot):
             layout.addWidget(plot)
-        self._marks: list[pg.InfiniteLine] = []
+        self._marks: list[tuple[pg.PlotWidget, pg.InfiniteLine]] = []
 
     def clear(self) -> None:
         for curve in (self.ess_curve, self.resample_marks, self.radial_curve, self.off_curve,
                       self.chamfer_curve):
             curve.setData([], [])
         self.weight_bars.setOpts(x=[], height=[])
-        for mark in self._marks:
-            mark.getViewBox().removeItem(mark)
+        # PlotItem.removeItem, not the view box's: the plot item keeps a list of its items too
+        for plot, mark in self._marks:
+            plot.removeItem(mark)
         self._marks.clear()
 
     def update_from(self, frames: list) -> None:
@@ -287,7 +328,7 @@ class StatsPanel(QWidget):
             line = pg.InfiniteLine(pos=step, angle=90, pen=pg.mkPen("#ff6e6e", style=Qt.DashLine),
                                    label=label, labelOpts={"position": 0.85, "color": "#ff9e9e"})
             plot.addItem(line)
-            self._marks.append(line)
+            self._marks.append((plot, line))
 
 
 def _plot(name: str, title: str, xlabel: str) -> pg.PlotWidget:

@@ -3,8 +3,8 @@
 It drives the engine's streaming iterator with tensors on the run's device,
 copies each step's best particle to host memory and emits it as a `Frame`.
 It never touches a widget. The GUI talks to it through thread-safe calls
-(`pause`, `resume`, `step_once`, `stop`) that flip flags the loop checks
-between steps, and through the shared `Composition`, which the sampler reads
+(`pause`, `resume`, `step_once`, `stop`, `pause_after`) that flip flags the
+loop checks between steps, and through the shared `Composition`, which the sampler reads
 at every step.
 """
 
@@ -55,6 +55,7 @@ class SamplerWorker(QObject):
     frameReady = Signal(object)  # Frame
     finished = Signal(str)  # "completed" | "stopped"
     failed = Signal(str)  # a message for the user
+    pausedAt = Signal(int)  # index of the step after which a `pause_after` request paused
 
     TRAIL_LENGTH = 8
 
@@ -68,6 +69,7 @@ class SamplerWorker(QObject):
         self._go = threading.Event()  # set while running freely
         self._go.set()
         self._steps_allowed = 0  # single steps granted while paused
+        self._pause_after: int | None = None  # pause once this step (1-based) is emitted
         self._lock = threading.Condition()
 
     # ---- called from the GUI thread ---------------------------------------------------
@@ -84,6 +86,13 @@ class SamplerWorker(QObject):
         with self._lock:
             self._steps_allowed += 1
             self._lock.notify_all()
+
+    def pause_after(self, step: int | None) -> None:
+        """Pause right after step `step` (1-based) is emitted, before the next one is
+        computed, as if `pause` had been called then (None: no such request). Set it before
+        the run starts to catch an exact step; a run with fewer steps just completes."""
+        with self._lock:
+            self._pause_after = step
 
     def stop(self) -> None:
         with self._lock:
@@ -124,11 +133,23 @@ class SamplerWorker(QObject):
                     now - last, 1e-6)
                 last = now
                 self.frameReady.emit(self._frame(record, rate, self._trail(record)))
+                self._pause_if_asked(record.index)
             self.finished.emit("stopped")
         except torch.cuda.OutOfMemoryError:
             self.failed.emit("The GPU ran out of memory: try fewer particles or points.")
         except Exception as err:  # the app must stay up whatever the engine raises
             self.failed.emit(f"{type(err).__name__}: {err}")
+        finally:
+            self._history = []  # every particle of the last steps: free it with the run
+
+    def _pause_if_asked(self, index: int) -> None:
+        with self._lock:
+            due = self._pause_after is not None and index + 1 >= self._pause_after
+            if due:
+                self._pause_after = None
+                self._go.clear()
+        if due:
+            self.pausedAt.emit(index)
 
     def _trail(self, record) -> np.ndarray:
         """The shown particle's path through the last steps, along its own ancestry."""
