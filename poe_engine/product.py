@@ -14,6 +14,7 @@ are switched off.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .errors import InputError
-from .experts import ColorReward, GenerativeExpert
+from .experts import AxisFlowStack, ColorReward, GenerativeExpert
 
 NUM_CHANNELS = 6
 MAX_WEIGHT = 10.0
@@ -36,22 +37,62 @@ class ExpertSlot:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The experts in play (weight > 0) and the reward, fixed for one step."""
+    """The experts in play (weight > 0) and the reward, fixed for one step.
+
+    `stacks` says how the experts are evaluated: each entry is an evaluator of several
+    experts at once and the indices of those experts in `experts`; the others are
+    evaluated one by one. Grouping changes how the numbers are computed, never what
+    they mean: both ways agree to the products' rounding.
+    """
 
     experts: tuple[tuple[GenerativeExpert, float], ...]
     reward: ColorReward | None
+    stacks: tuple[tuple[AxisFlowStack, tuple[int, ...]], ...] = ()
+    dtype: torch.dtype = torch.float32  # precision of the experts' matrix products
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(e.name for e, _ in self.experts)
 
+    def _grouped_velocities(self, cloud: torch.Tensor, t: float) -> dict[int, torch.Tensor]:
+        """Velocities of the experts evaluated in groups, by their index in `experts`."""
+        out: dict[int, torch.Tensor] = {}
+        for stack, members in self.stacks:
+            out.update(zip(members, stack.velocities(cloud, t), strict=True))
+        return out
+
+    def expert_velocities(self, cloud: torch.Tensor, t: float) -> list[torch.Tensor]:
+        """Each expert's velocity on its own channels, in the order of `experts`."""
+        grouped = self._grouped_velocities(cloud, t)
+        out = []
+        for i, (expert, _) in enumerate(self.experts):
+            if i in grouped:
+                out.append(grouped[i])
+            else:
+                with _alone(expert, self.dtype, cloud.device):
+                    out.append(expert.velocity(cloud, t).float())
+        return out
+
+    def expert_scores(self, cloud: torch.Tensor, t: float) -> list[torch.Tensor]:
+        """Each expert's score on its own channels; a grouped expert derives it from the
+        velocity its group computed (the same conversion it uses alone)."""
+        grouped = self._grouped_velocities(cloud, t)
+        out = []
+        for i, (expert, _) in enumerate(self.experts):
+            if i in grouped:
+                out.append(expert.score_from_velocity(grouped[i], cloud, t))
+            else:
+                with _alone(expert, self.dtype, cloud.device):
+                    out.append(expert.score(cloud, t).float())
+        return out
+
     def velocity(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
         """Per channel, the weight-averaged velocity of its owners (zero where unowned)."""
         total = torch.zeros_like(cloud)
         weight = [0.0] * NUM_CHANNELS
-        for expert, w in self.experts:
+        for (expert, w), v in zip(self.experts, self.expert_velocities(cloud, t), strict=True):
             ch = list(expert.channels)
-            total[..., ch] += w * expert.velocity(cloud, t)
+            total[..., ch] += w * v
             for c in ch:
                 weight[c] += w
         scale = torch.tensor([1.0 / w if w > 0 else 0.0 for w in weight], device=cloud.device)
@@ -69,22 +110,22 @@ class Snapshot:
         """
         score = torch.zeros_like(cloud)
         curvature = [0.0] * NUM_CHANNELS
-        for expert, w in self.experts:
+        for (expert, w), s in zip(self.experts, self.expert_scores(cloud, t), strict=True):
             ch = list(expert.channels)
-            score[..., ch] += w * expert.score(cloud, t)
+            score[..., ch] += w * s
             level_std = max(t, 1e-6) * expert.noise_std
             for c in ch:
                 curvature[c] += w / (level_std * level_std)
         step = torch.tensor([kappa / c if c > 0 else 0.0 for c in curvature], device=cloud.device)
         return score, step
 
-    def mean_mobility(self, device: torch.device | str) -> torch.Tensor:
+    def mean_mobility(self) -> list[float]:
         """Per channel, the largest mean mobility among its owners (0 for most)."""
         mobility = [0.0] * NUM_CHANNELS
         for expert, _ in self.experts:
             for c in expert.channels:
                 mobility[c] = max(mobility[c], float(expert.mean_mobility))
-        return torch.tensor(mobility, device=device)
+        return mobility
 
     def bounds(self) -> list[tuple[int, float, float]]:
         """(channel, low, high) for channels whose owners have a bounded support."""
@@ -98,6 +139,14 @@ class Snapshot:
         return None if self.reward is None else self.reward.log_reward(clouds)
 
 
+def _alone(expert: GenerativeExpert, dtype: torch.dtype, device: torch.device):
+    """The precision for an expert evaluated on its own: its products in `dtype` where it
+    has trainable layers (autocast), plain float32 for analytic experts."""
+    if dtype == torch.float32 or not isinstance(expert, torch.nn.Module):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
 @dataclass
 class Composition:
     """Experts and reward a run multiplies together; safe to change from another thread."""
@@ -105,7 +154,10 @@ class Composition:
     slots: dict[str, ExpertSlot] = field(default_factory=dict)
     reward: ColorReward | None = None
     reward_enabled: bool = True
+    grouped: bool = True  # evaluate experts of one architecture together (`AxisFlowStack`)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # stacked weights per (experts, precision): built once, reused when a toggle returns
+    _stacks: dict[tuple, AxisFlowStack] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(
@@ -135,13 +187,34 @@ class Composition:
         with self._lock:
             self.reward_enabled = bool(enabled)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, dtype: torch.dtype = torch.float32) -> Snapshot:
+        """The experts and reward in play now; `dtype` is the precision of the experts'
+        matrix products (float32 or bfloat16)."""
         with self._lock:
             experts = tuple(
                 (s.expert, s.weight) for s in self.slots.values() if s.enabled and s.weight > 0
             )
             reward = self.reward if self.reward_enabled else None
-        return Snapshot(experts, reward)
+        return Snapshot(experts, reward, self._groups(experts, dtype), dtype)
+
+    def _groups(self, experts, dtype: torch.dtype) -> tuple:
+        """Experts that share a `group_key`, as stacks (a lone one too: its time features
+        are then folded once per call as well)."""
+        if not self.grouped:
+            return ()
+        members: dict[tuple, list[int]] = {}
+        for i, (expert, _) in enumerate(experts):
+            key = getattr(expert, "group_key", None)
+            if key is not None:
+                members.setdefault(key, []).append(i)
+        groups = []
+        for indices in members.values():
+            chosen = [experts[i][0] for i in indices]
+            cache_key = (tuple(id(e) for e in chosen), dtype)
+            if cache_key not in self._stacks:
+                self._stacks[cache_key] = AxisFlowStack(chosen, dtype)
+            groups.append((self._stacks[cache_key], tuple(indices)))
+        return tuple(groups)
 
     def _slot(self, name: str) -> ExpertSlot:
         try:

@@ -13,6 +13,7 @@ and the reward can change mid-run.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -21,6 +22,7 @@ import torch
 
 from .errors import InputError
 from .flow import time_grid
+from .precision import DTYPES, PRECISIONS, resolve_precision
 from .product import Composition, Snapshot
 from .world import DEFAULT_POINTS, NOISE, make_generator
 
@@ -43,6 +45,7 @@ class SamplerSettings:
     ess_threshold: float = 0.5  # resample when ESS < threshold * particles
     resampling: str = "systematic"
     weighting: str = "incremental"
+    precision: str = "auto"  # of the experts' matrix products: auto | fp32 | bf16
     keep_particles: bool = False  # put every particle into each record
 
     # Allowed ranges: (low, high), inclusive.
@@ -69,6 +72,8 @@ class SamplerSettings:
             raise InputError(f"resampling must be one of {', '.join(RESAMPLING)}")
         if self.weighting not in WEIGHTING:
             raise InputError(f"weighting must be one of {', '.join(WEIGHTING)}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}")
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -76,19 +81,40 @@ class SamplerSettings:
 
 @dataclass
 class StepRecord:
+    """One denoising step. Tensors stay on the sampler's device; the scalars a consumer
+    reads (`ess`, `resampled`, `best_index`, `ancestors`) are copied to the host when
+    first read, so the sampler itself never waits for the device."""
+
     index: int  # 0-based denoising step
     steps: int
     t: float  # the level the particles reached
-    best: torch.Tensor  # (N, 6), the particle of highest log-weight, on the sampler's device
-    best_index: int
-    log_weights: torch.Tensor  # (L,), before any resampling at this step
-    ess: float
-    resampled: bool
+    best: torch.Tensor  # (N, 6), the particle of highest log-weight
+    log_weights: torch.Tensor  # (L,) float64, before any resampling at this step
     experts: tuple[str, ...]  # experts in play at this step
     reward: str | None  # reward in play at this step
+    precision: str = "fp32"  # of the experts' matrix products
     particles: torch.Tensor | None = None  # (L, N, 6) when settings.keep_particles
-    # after resampling, particle j of the next step descends from particle ancestors[j]
-    ancestors: torch.Tensor | None = None
+    # device values behind the properties below
+    ess_value: torch.Tensor | None = None  # 0-d
+    resampled_flag: torch.Tensor | None = None  # 0-d bool
+    ancestor_indices: torch.Tensor | None = None  # (L,), identity where not resampled
+
+    @functools.cached_property
+    def ess(self) -> float:
+        return float(self.ess_value) if self.ess_value is not None else float("nan")
+
+    @functools.cached_property
+    def resampled(self) -> bool:
+        return self.resampled_flag is not None and bool(self.resampled_flag)
+
+    @functools.cached_property
+    def best_index(self) -> int:
+        return int(torch.argmax(self.log_weights))
+
+    @property
+    def ancestors(self) -> torch.Tensor | None:
+        """After a resampling, particle j of the next step descends from ancestors[j]."""
+        return self.ancestor_indices if self.resampled else None
 
 
 # --------------------------------------------------------------------------- moves
@@ -112,8 +138,9 @@ def langevin_step(
     """
     score, step = product.score_and_step(x, t, kappa)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    boost = product.mean_mobility(x.device) * x.shape[-2]  # g N per channel
-    if bool(boost.any()):
+    mobility = product.mean_mobility()
+    if any(mobility):  # known on the host: no wait for the device
+        boost = torch.tensor(mobility, device=x.device) * x.shape[-2]  # g N per channel
         score = score + boost * score.mean(dim=-2, keepdim=True)
         noise = noise + (torch.sqrt(1.0 + boost) - 1.0) * noise.mean(dim=-2, keepdim=True)
     x = x + step * score + torch.sqrt(2.0 * step) * noise
@@ -132,9 +159,14 @@ def reflect(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
 # --------------------------------------------------------------------------- weights
 
 
-def effective_sample_size(log_weights: torch.Tensor) -> float:
+def ess_of(log_weights: torch.Tensor) -> torch.Tensor:
+    """Effective sample size 1 / sum(w^2) of the normalised weights, as a 0-d tensor."""
     w = torch.softmax(log_weights.double(), dim=0)
-    return float(1.0 / (w * w).sum())
+    return 1.0 / (w * w).sum()
+
+
+def effective_sample_size(log_weights: torch.Tensor) -> float:
+    return float(ess_of(log_weights))
 
 
 def resample(log_weights: torch.Tensor, scheme: str, generator: torch.Generator) -> torch.Tensor:
@@ -151,22 +183,24 @@ def resample(log_weights: torch.Tensor, scheme: str, generator: torch.Generator)
 
 
 def _record(
-    k: int, steps: int, t: float, x: torch.Tensor, log_w: torch.Tensor, ess: float,
-    resampled: bool, product: Snapshot, keep: bool,
+    k: int, t: float, x: torch.Tensor, log_w: torch.Tensor, product: Snapshot,
+    settings: SamplerSettings, precision: str, ess: torch.Tensor,
+    resampled: torch.Tensor | None = None, ancestors: torch.Tensor | None = None,
 ) -> StepRecord:
-    best = int(torch.argmax(log_w))
+    best = torch.argmax(log_w).reshape(1)
     return StepRecord(
         index=k,
-        steps=steps,
+        steps=settings.steps,
         t=t,
-        best=x[best].clone(),
-        best_index=best,
+        best=x.index_select(0, best)[0],
         log_weights=log_w.clone(),
-        ess=ess,
-        resampled=resampled,
         experts=product.names,
         reward=None if product.reward is None else product.reward.name,
-        particles=x.clone() if keep else None,
+        precision=precision,
+        particles=x.clone() if settings.keep_particles else None,
+        ess_value=ess,
+        resampled_flag=resampled,
+        ancestor_indices=ancestors,
     )
 
 
@@ -179,10 +213,12 @@ def _check_finite(x: torch.Tensor, k: int, t: float) -> None:
 
 
 def _start(settings: SamplerSettings, seed: int, device: torch.device | str):
-    """The run's random generator, its noise clouds (L, N, 6) and its level grid."""
+    """The run's random generator, its noise clouds (L, N, 6), its level grid and the
+    precision of the experts' products."""
     generator = make_generator(seed, device)
     x = NOISE.sample(settings.particles, settings.points, generator, device)
-    return generator, x, time_grid(settings.steps)
+    precision = resolve_precision(settings.precision, device)
+    return generator, x, time_grid(settings.steps), precision
 
 
 def euler(
@@ -196,16 +232,15 @@ def euler(
     If a reward is on, the log-weights are its value per particle (best-of-L
     selection, no resampling); otherwise they are zero and particle 0 is shown.
     """
-    _, x, grid = _start(settings, seed, device)
+    _, x, grid, precision = _start(settings, seed, device)
+    zeros = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
     for k in range(settings.steps):
-        product = composition.snapshot()
+        product = composition.snapshot(DTYPES[precision])
         x = ode_step(product, x, grid[k], grid[k + 1], settings.ode_scale)
         _check_finite(x, k, grid[k + 1])
         reward = product.log_reward(x)
-        log_w = reward if reward is not None else torch.zeros(settings.particles,
-                                                              dtype=torch.float64, device=x.device)
-        yield _record(k, settings.steps, grid[k + 1], x, log_w, effective_sample_size(log_w),
-                      False, product, settings.keep_particles)
+        log_w = reward if reward is not None else zeros
+        yield _record(k, grid[k + 1], x, log_w, product, settings, precision, ess_of(log_w))
 
 
 def ais(
@@ -231,12 +266,18 @@ def ais(
     R(x) itself at every step; each resampling then applies the tilt again, so
     the effective target is sharper than exp(R) by an unknown power.
     After a resampling all log-weights restart at zero.
+
+    The ESS test and the resampling run on the device without a branch on the host:
+    ancestors are drawn at every step and used only where the ESS fell under the
+    threshold. Weights, ESS and resampling are computed in float64.
     """
-    generator, x, grid = _start(settings, seed, device)
-    log_w = torch.zeros(settings.particles, dtype=torch.float64, device=x.device)  # as rewards
+    generator, x, grid, precision = _start(settings, seed, device)
+    log_w = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
     applied = torch.zeros_like(log_w)  # potential already folded into the weights
+    identity = torch.arange(settings.particles, device=x.device)
+    threshold = settings.ess_threshold * settings.particles
     for k in range(settings.steps):
-        product = composition.snapshot()
+        product = composition.snapshot(DTYPES[precision])
         t_next = grid[k + 1]
 
         x = ode_step(product, x, grid[k], t_next, settings.ode_scale)
@@ -253,16 +294,14 @@ def ais(
             applied = potential
         else:
             log_w = potential
-        ess = effective_sample_size(log_w)
-        resampling = ess < settings.ess_threshold * settings.particles
-        record = _record(k, settings.steps, t_next, x, log_w, ess, resampling, product,
-                         settings.keep_particles)
-        if resampling:
-            ancestors = resample(log_w, settings.resampling, generator)
-            record.ancestors = ancestors
-            x, applied = x[ancestors], applied[ancestors]
-            log_w = torch.zeros_like(log_w)
-        yield record
+        ess = ess_of(log_w)
+        resampling = ess < threshold
+        ancestors = torch.where(resampling, resample(log_w, settings.resampling, generator),
+                                identity)
+        yield _record(k, t_next, x, log_w, product, settings, precision, ess, resampling,
+                      ancestors)
+        x, applied = x[ancestors], applied[ancestors]
+        log_w = torch.where(resampling, torch.zeros_like(log_w), log_w)
 
 
 SAMPLERS = {"ais": ais, "euler": euler}

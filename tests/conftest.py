@@ -37,6 +37,25 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
 
 
+# --- CUDA tests: run with `pytest -m cuda` on a machine with an NVIDIA GPU -----------------
+# Without CUDA they are deselected (not skipped: nothing is missing but the hardware), and
+# asking for them there (-m cuda) fails, so a GPU run cannot pass by running nothing.
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    wanted = "cuda" in (config.getoption("-m") or "")
+    cuda = [item for item in items if item.get_closest_marker("cuda") is not None]
+    if wanted and cuda:
+        raise pytest.UsageError("-m cuda: these tests need CUDA, and torch sees no CUDA device")
+    if cuda:
+        config.hook.pytest_deselected(items=cuda)
+        items[:] = [item for item in items if item.get_closest_marker("cuda") is None]
+
+
 # --- engine fixtures ----------------------------------------------------------------------
 # tests/ holds helpers (exact.py) imported by name.
 sys.path.insert(0, os.path.dirname(__file__))

@@ -1,0 +1,149 @@
+"""What a run costs, against the machine's own ceilings, measured in one process.
+
+    .venv/bin/python benchmarks/speed.py            # the full report (a few minutes on a CPU)
+    .venv/bin/python benchmarks/speed.py --quick    # fewer repeats, smaller scaling grid
+
+Prints: the machine; the fp32 and bf16 matrix-product ceilings; a default run (AIS, 8
+particles x 512 points, 128 steps, 3 Langevin steps) in each precision, grouped and
+ungrouped, with its seconds, steps/s, achieved GFLOP/s and share of each ceiling; which
+precision `auto` picks; and how the cost grows with particles x points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from dataclasses import replace
+
+import torch
+
+from poe_engine.experts import ColorReward
+from poe_engine.precision import bf16_speedup, resolve_precision
+from poe_engine.runs import build_composition, build_experts, resolve_device
+from poe_engine.samplers import SamplerSettings, ais
+
+EXPERTS = ("x", "y", "z", "color")
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return (f"{cpu_name()}, {torch.get_num_threads()} torch threads, "
+            f"capability {torch.backends.cpu.get_cpu_capability()}")
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def ceiling(dtype: torch.dtype, device: torch.device, seconds: float = 1.0) -> float:
+    """Best GFLOP/s of plain matrix products over a few shapes (the experts' among them)."""
+    best = 0.0
+    for m, k, n in ((4096, 256, 256), (32768, 256, 256), (2048, 2048, 2048)):
+        a = torch.randn(m, k, device=device).to(dtype)
+        b = torch.randn(k, n, device=device).to(dtype)
+        a @ b
+        sync(device)
+        reps, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 3:
+            a @ b
+            reps += 1
+        sync(device)
+        best = max(best, 2 * m * k * n * reps / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def run_flop(settings: SamplerSettings, hidden: int = 256, depth: int = 3) -> float:
+    """Multiply-adds of the three axis MLPs over a run, x 2 (the time features folded)."""
+    per_point = 2 * (3 * hidden + (depth - 1) * hidden * hidden + hidden)
+    calls = settings.steps + (settings.steps - 1) * settings.langevin_steps
+    return 3.0 * calls * settings.particles * settings.points * per_point
+
+
+def time_run(experts, settings: SamplerSettings, device, grouped: bool = True,
+             repeats: int = 1) -> float:
+    """Best wall time of a whole AIS run (every record consumed, device synchronised)."""
+    best = float("inf")
+    for seed in range(repeats):
+        composition = build_composition(experts, EXPERTS, ColorReward("red"))
+        composition.grouped = grouped
+        start = time.perf_counter()
+        for record in ais(composition, settings, seed=seed, device=device):
+            _ = record.ess  # what a consumer reads: the host waits for the step here
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    repeats = 1 if args.quick else 2
+    experts = build_experts(None, device)
+
+    print(f"machine: {machine(device)}; torch {torch.__version__}")
+    ceilings = {"fp32": ceiling(torch.float32, device), "bf16": ceiling(torch.bfloat16, device)}
+    print(f"matrix-product ceilings: fp32 {ceilings['fp32']:.0f} GFLOP/s, "
+          f"bf16 {ceilings['bf16']:.0f} GFLOP/s")
+    print(f"precision probe: bf16 products {bf16_speedup(str(device)):.2f}x fp32's; "
+          f"auto picks {resolve_precision('auto', device)}")
+
+    default = SamplerSettings()
+    flop = run_flop(default)
+    print(f"\ndefault run (AIS, {default.particles} particles x {default.points} points, "
+          f"{default.steps} steps, {default.langevin_steps} Langevin): {flop / 1e12:.2f} TFLOP")
+    print("| evaluation | precision | seconds | steps/s | GFLOP/s | % fp32 ceiling "
+          "| % bf16 ceiling |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    rows = [("ungrouped (before)", "fp32", False), ("grouped", "fp32", True),
+            ("grouped", "bf16", True)]
+    for label, precision, grouped in rows:
+        settings = replace(default, precision=precision)
+        seconds = time_run(experts, settings, device, grouped, repeats)
+        rate = flop / seconds / 1e9
+        print(f"| {label} | {precision} | {seconds:.2f} | {default.steps / seconds:.1f} | "
+              f"{rate:.0f} | {100 * rate / ceilings['fp32']:.0f} % | "
+              f"{100 * rate / ceilings['bf16']:.0f} % |")
+
+    precision = resolve_precision("auto", device)
+    steps = 4 if device.type == "cpu" else 32
+    print(f"\nscaling ({precision}, grouped, {steps} steps, 3 Langevin): "
+          "seconds per level and per million point-evaluations")
+    print("| particles | points | s/level | GFLOP/s | % of the used ceiling | "
+          "us per 1k particle-points per level |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    grid = [(1, 512), (8, 512), (64, 512), (1, 4096), (8, 4096), (64, 4096)]
+    if args.quick:
+        grid = grid[:3] + grid[4:5]
+    for particles, points in grid:
+        settings = replace(default, particles=particles, points=points, steps=steps,
+                           precision=precision)
+        seconds = time_run(experts, settings, device, True, 1)
+        rate = run_flop(settings) / seconds / 1e9
+        per_level = seconds / steps
+        print(f"| {particles} | {points} | {per_level:.4f} | {rate:.0f} | "
+              f"{100 * rate / ceilings[precision]:.0f} % | "
+              f"{1e6 * per_level / (particles * points / 1000):.0f} |")
+    if device.type != "cuda":
+        print("\nCUDA: not available on this machine (graphs on/off not measured)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
