@@ -8,11 +8,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from .errors import InputError, OutputError, number_problem, one_line, shown
 from .experts import MAX_STRENGTH, ColorReward, parse_color
 from .exports import CONFIG_KEYS, DEVICES, config_from_args, load_config, save_config, write_ply
 from .paths import check_output_path
-from .runs import build_composition, build_experts, parse_experts, run
+from .precision import PRECISIONS, resolve_precision
+from .runs import OUT_OF_MEMORY, build_composition, build_experts, parse_experts, run
 from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
 from .weights import DEFAULT_DIR, WeightsError
@@ -136,7 +139,14 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resampling", choices=RESAMPLING, default=d.resampling)
     p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting)
     p.add_argument("--device", choices=DEVICES, default="auto")
+    add_precision_option(p)
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
+
+
+def add_precision_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="of the experts' matrix products; auto: bf16 where a start-up probe "
+                        "measures it faster than fp32 on the device")
 
 
 def add_config_option(p: argparse.ArgumentParser) -> None:
@@ -173,6 +183,7 @@ def settings_from(args: argparse.Namespace) -> SamplerSettings:
         particles=args.particles, points=args.points, steps=args.steps,
         langevin_steps=args.langevin, kappa=args.kappa, ode_scale=args.ode_scale,
         ess_threshold=args.ess_threshold, resampling=args.resampling, weighting=args.weighting,
+        precision=args.precision,
     )
 
 
@@ -192,8 +203,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
     composition = build_composition(experts, enabled, reward)
-    # The device that ran, not 'auto', so that a replay computes the same numbers.
-    config = config_from_args(args) | {"experts": ",".join(enabled), "device": device.type}
+    # The device and precision that ran, not 'auto', so a replay computes the same numbers.
+    config = config_from_args(args) | {"experts": ",".join(enabled), "device": device.type,
+                                       "precision": resolve_precision(args.precision, device)}
     meta = dict(config)  # a superset of the configuration: --config reads it back
     result = run(composition, settings, args.sampler, args.seed, device, meta)
     writes = [(out, result.save_npz)]
@@ -225,10 +237,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_output_path("--json", args.json)
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
-    report = evaluate(experts, args.seeds, args.colors.split(","), device=device,
+    precision = resolve_precision(args.precision, device)
+    report = evaluate(experts, args.seeds, args.colors.split(","),
+                      settings=SamplerSettings(precision=precision), device=device,
                       progress=not args.quiet)
     print(report.markdown())
-    print(f"mean wall time of one product run: {report.product.seconds:.1f} s on {device}")
+    print(f"mean wall time of one product run: {report.product.seconds:.1f} s on {device} "
+          f"({precision})")
     failures = report.failures()
     print("all bars hold" if not failures else "bars missed: " + "; ".join(failures))
     if args.json:
@@ -285,6 +300,7 @@ def build_parser() -> Parser:
     p.add_argument("--seeds", type=_seeds, default=list(range(10)), help="e.g. 0-9 or 0,1")
     p.add_argument("--colors", type=_colors, default="red,green,blue")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_precision_option(p)
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR)
     p.add_argument("--json", help="also write the numbers to this JSON file")
     p.add_argument("--record", action="store_true",
@@ -323,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except (WeightsError, SamplerError, OutputError) as err:
         print(f"poe-engine: error: {one_line(err)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except torch.cuda.OutOfMemoryError:
+        print(f"poe-engine: error: {OUT_OF_MEMORY}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("poe-engine: interrupted", file=sys.stderr)

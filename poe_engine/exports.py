@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import InputError, check_number, cut, one_line, shown
 from .experts import MAX_STRENGTH, parse_color
+from .precision import PRECISIONS
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerSettings
 from .world import SEED_RANGE
 
@@ -28,11 +29,12 @@ DEVICES = ("auto", "cpu", "cuda")
 CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
     "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "device",
+    "precision",
 )
 _INTEGERS = ("seed", "particles", "points", "steps", "langevin")
 _NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold")
 _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
-            "device": DEVICES}
+            "device": DEVICES, "precision": PRECISIONS}
 # Config keys whose allowed range SamplerSettings knows under another name.
 _LIMIT_NAMES = {"langevin": "langevin_steps"}
 # Ranges of the keys that SamplerSettings does not check.

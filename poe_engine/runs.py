@@ -23,6 +23,7 @@ EXPERT_NAMES = (*AXES, "color")
 
 
 CUDA_FALLBACK = "CUDA is not available; running on the CPU"
+OUT_OF_MEMORY = "the GPU ran out of memory: try fewer particles or points"
 
 
 def resolve_device(name: str = "auto", on_fallback: Callable[[str], None] | None = None

@@ -177,3 +177,27 @@ def test_an_unwritable_folder_is_refused_before_the_run(tmp_path, no_run, capsys
     err = capsys.readouterr().err
     assert f"--out {tmp_path / 'sub' / 'c.npz'}: cannot write in {tmp_path / 'sub'}/: " \
            "Permission denied" in err
+
+
+def test_precision_is_an_option_and_the_one_that_ran_is_recorded(tmp_path):
+    out = tmp_path / "run.npz"
+    assert main(["sample", *QUICK, "--precision", "bf16", "--out", str(out)]) == 0
+    with np.load(out) as run:
+        assert json.loads(str(run["meta"]))["precision"] == "bf16"
+    assert main(["sample", *QUICK, "--precision", "auto", "--out", str(out)]) == 0
+    with np.load(out) as run:
+        assert json.loads(str(run["meta"]))["precision"] in ("fp32", "bf16")  # never 'auto'
+
+
+def test_running_out_of_gpu_memory_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    import torch
+
+    import poe_engine.cli as cli
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 80 GiB")
+
+    monkeypatch.setattr(cli, "run", out_of_memory)
+    assert main(["sample", *QUICK, "--out", str(tmp_path / "r.npz")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "poe-engine: error: the GPU ran out of memory: try fewer particles or points"
