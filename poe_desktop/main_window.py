@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSlider,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,12 +40,21 @@ from poe_engine.exports import (
     write_ply,
     write_trajectory_npz,
 )
+from poe_engine.precision import resolve_precision
 from poe_engine.product import Composition
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.weights import WeightsError
 
 from .gui_gc import collect_on_gui_thread
-from .panels import ExpertsPanel, RecordingPanel, RewardPanel, SamplerPanel, StatsPanel
+from .panels import (
+    PACES,
+    ExpertsPanel,
+    RecordingPanel,
+    RewardPanel,
+    SamplerPanel,
+    StatsPanel,
+    pace_combo,
+)
 from .recording import FrameInfo, Recorder, RecordingError
 from .settings import decode_blob, encode_blob, read_settings, write_settings
 from .view3d import CloudView
@@ -114,6 +124,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._connect_steering()
+        self.sampler_panel.paceChanged.connect(
+            lambda pace: self.worker is not None and self.worker.set_pace(pace))
         self._draw_timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self._draw_pending)
         self._draw_timer.start()
         self._restore_settings()
@@ -131,8 +143,18 @@ class MainWindow(QMainWindow):
         self.timeline.valueChanged.connect(self._on_timeline)
         self.timeline_label = QLabel("no run yet")
         self.timeline_label.setMinimumWidth(150)
+        self.play_button = QToolButton(text="▶", checkable=True)
+        self.play_button.setObjectName("playButton")
+        self.play_button.setToolTip("Replay the run's steps on the timeline at the chosen speed")
+        self.play_button.toggled.connect(self.set_playing)
+        self.play_speed = pace_combo("playSpeedCombo", "30 steps/s", "Replay speed")
+        self.play_speed.removeItem(self.play_speed.findText("as fast as possible"))
+        self.play_speed.currentTextChanged.connect(
+            lambda _: self._play_timer.setInterval(self._play_interval_ms()))
+        self._play_timer = QTimer(self, timeout=self._play_next)
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("timeline"))
+        bar.addWidget(self.play_button)
+        bar.addWidget(self.play_speed)
         bar.addWidget(self.timeline, 1)
         bar.addWidget(self.timeline_label)
         centre = QWidget()
@@ -290,7 +312,9 @@ class MainWindow(QMainWindow):
         for name, spin in self.experts_panel.weights.items():
             self.composition.set_weight(name, spin.value())
         config = RunConfig(settings, self.sampler_panel.sampler_name(),
-                           self.sampler_panel.seed.value(), self.device)
+                           self.sampler_panel.seed.value(), self.device,
+                           self.sampler_panel.pace_value())
+        self.set_playing(False)
         self.run_config = self._config_at_start(config)
         self._clear_run()
         self.worker = SamplerWorker(self.composition, config)
@@ -328,6 +352,8 @@ class MainWindow(QMainWindow):
             "langevin": st.langevin_steps, "kappa": st.kappa, "ode_scale": st.ode_scale,
             "ess_threshold": st.ess_threshold, "resampling": st.resampling,
             "weighting": st.weighting, "device": config.device,
+            # the precision that runs, never 'auto', so that a replay computes the same numbers
+            "precision": resolve_precision(st.precision, config.device),
         }
 
     def toggle_pause(self) -> None:
@@ -530,7 +556,11 @@ class MainWindow(QMainWindow):
             self.show_frame(newest)
         self._update_stats()
         f = self.frames[-1]
-        self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s")
+        left = "" if f.seconds_left is None else f" · {f.seconds_left:.0f} s left"
+        self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
+        if f.threads:
+            self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
+            self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}")
         self.progress.setRange(0, f.steps)
         self.progress.setValue(f.index + 1)
 
@@ -567,6 +597,32 @@ class MainWindow(QMainWindow):
         self._follow = value >= len(self.frames) - 1
         self.show_frame(min(value, len(self.frames) - 1))
 
+    def set_playing(self, on: bool) -> None:
+        """▶: replay the finished run's steps on the timeline (from the start when at the
+        end); the view follows the timeline."""
+        if on and (self.running or len(self.frames) < 2):
+            on = False
+        if on:
+            if self.timeline.value() >= len(self.frames) - 1:
+                self.timeline.setValue(0)
+            self._play_timer.start(self._play_interval_ms())
+        else:
+            self._play_timer.stop()
+        self.play_button.blockSignals(True)
+        self.play_button.setChecked(on)
+        self.play_button.setText("⏸" if on else "▶")
+        self.play_button.blockSignals(False)
+
+    def _play_interval_ms(self) -> int:
+        return round(1000 / PACES[self.play_speed.currentText()])
+
+    def _play_next(self) -> None:
+        following = self.timeline.value() + 1
+        if following >= len(self.frames):
+            self.set_playing(False)
+        else:
+            self.timeline.setValue(following)
+
     def _set_trails(self, on: bool) -> None:
         self.view3d.trails.setVisible(on)
         if self.shown_frame() is not None:
@@ -579,7 +635,9 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.step_action.setEnabled(not running or paused)
-        self.sampler_panel.setEnabled(not running)
+        self.sampler_panel.set_running(running)
+        self.play_button.setEnabled(not running and len(self.frames) > 1)
+        self.play_speed.setEnabled(not running)
 
     # ------------------------------------------------------------------ files, help
     def grab_image(self):

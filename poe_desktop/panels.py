@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from poe_engine.experts import DEFAULT_STRENGTH
+from poe_engine.precision import PRECISIONS
 from poe_engine.product import MAX_WEIGHT
 from poe_engine.runs import EXPERT_NAMES
 from poe_engine.samplers import SAMPLERS, SamplerSettings
@@ -171,8 +172,24 @@ class ExactSpinBox(QDoubleSpinBox):
 ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting")
 
 
+# Paces a person can pick (steps per second); None is as fast as the sampler goes.
+PACES: dict[str, float | None] = {
+    "as fast as possible": None, "60 steps/s": 60.0, "30 steps/s": 30.0, "10 steps/s": 10.0,
+    "5 steps/s": 5.0, "2 steps/s": 2.0, "1 step/s": 1.0,
+}
+
+
+def pace_combo(name: str, default: str, tooltip: str) -> QComboBox:
+    combo = _combo(name, list(PACES))
+    combo.setCurrentText(default)
+    combo.setToolTip(tooltip)
+    return combo
+
+
 class SamplerPanel(QWidget):
-    """Run settings: applied when a run starts."""
+    """Run settings, applied when a run starts, and the pace, which applies at once."""
+
+    paceChanged = Signal(object)  # steps per second, or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -197,17 +214,37 @@ class SamplerPanel(QWidget):
         self.kappa.setRange(*lim["kappa"])
         self.kappa.setSingleStep(0.01)
         self.kappa.setValue(d.kappa)
+        self.precision = _combo("precisionCombo", list(PRECISIONS))
+        self.precision.setToolTip(
+            "Precision of the experts' matrix products. auto: bf16 where a short probe at "
+            "start-up measures it faster than fp32 on the device, fp32 otherwise")
+        self.pace = pace_combo("paceCombo", "as fast as possible",
+                               "At most this many denoising steps a second; applies at once")
+        self.pace.currentTextChanged.connect(lambda text: self.paceChanged.emit(PACES[text]))
+        self._run_settings = [self.sampler, self.device, self.seed, self.particles, self.points,
+                              self.steps, self.langevin, self.kappa, self.precision]
         for label, widget in [("sampler", self.sampler), ("device", self.device),
+                              ("precision", self.precision),
                               ("seed", self.seed), ("particles", self.particles),
                               ("points", self.points), ("denoising steps", self.steps),
-                              ("Langevin steps", self.langevin), ("Langevin κ", self.kappa)]:
+                              ("Langevin steps", self.langevin), ("Langevin κ", self.kappa),
+                              ("pace", self.pace)]:
             form.addRow(label, widget)
+
+    def pace_value(self) -> float | None:
+        return PACES[self.pace.currentText()]
+
+    def set_running(self, running: bool) -> None:
+        """During a run only the pace can change; the rest applies to the next run."""
+        for widget in self._run_settings:
+            widget.setEnabled(not running)
 
     def settings(self) -> SamplerSettings:
         return SamplerSettings(
             particles=self.particles.value(), points=self.points.value(),
             steps=self.steps.value(), langevin_steps=self.langevin.value(),
-            kappa=self.kappa.exact_value(), **self.advanced)
+            kappa=self.kappa.exact_value(), precision=self.precision.currentText(),
+            **self.advanced)
 
     def sampler_name(self) -> str:
         return self.sampler.currentText().lower()
@@ -239,7 +276,8 @@ class SamplerPanel(QWidget):
                 rejected.append("kappa")
             else:
                 self.kappa.set_exact(float(kappa))
-        for key, combo in (("sampler", self.sampler), ("device", self.device)):
+        for key, combo in (("sampler", self.sampler), ("device", self.device),
+                           ("precision", self.precision)):
             if key not in values:
                 continue
             value = values[key]

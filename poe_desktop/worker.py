@@ -20,7 +20,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from poe_engine.metrics import fidelity
 from poe_engine.product import Composition
+from poe_engine.runs import OUT_OF_MEMORY
 from poe_engine.samplers import SAMPLERS, SamplerSettings
+
+from .pacing import Pace, RateMeter, ThreadTrial
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class RunConfig:
     sampler: str = "ais"
     seed: int = 0
     device: str = "cpu"
+    pace: float | None = None  # at most this many steps a second; None: as fast as it goes
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,10 @@ class Frame:
     radial_error: float
     off_sphere: float
     chamfer: float
-    steps_per_second: float
+    steps_per_second: float  # the true average over the last couple of seconds
     trail: np.ndarray | None = None  # (k, N, 3): the shown particle's own last k positions
+    seconds_left: float | None = None  # at the recent rate
+    threads: str = ""  # the sampler's thread count, once chosen
 
 
 class SamplerWorker(QObject):
@@ -71,6 +77,8 @@ class SamplerWorker(QObject):
         self._steps_allowed = 0  # single steps granted while paused
         self._pause_after: int | None = None  # pause once this step (1-based) is emitted
         self._lock = threading.Condition()
+        self._pace = Pace(config.pace)
+        self._rate = RateMeter()
 
     # ---- called from the GUI thread ---------------------------------------------------
     def pause(self) -> None:
@@ -93,6 +101,12 @@ class SamplerWorker(QObject):
         the run starts to catch an exact step; a run with fewer steps just completes."""
         with self._lock:
             self._pause_after = step
+
+    def set_pace(self, steps_per_second: float | None) -> None:
+        """At most this many steps a second from the next step on (None: no limit)."""
+        with self._lock:
+            self._pace.steps_per_second = steps_per_second
+            self._lock.notify_all()
 
     def stop(self) -> None:
         with self._lock:
@@ -121,26 +135,43 @@ class SamplerWorker(QObject):
         cfg = self.config
         try:
             stream = SAMPLERS[cfg.sampler](self.composition, cfg.settings, cfg.seed, cfg.device)
-            last = time.perf_counter()
-            rate = 0.0
+            threads = self._thread_trial()
             while self._wait_for_permission():
+                started = time.perf_counter()
                 record = next(stream, None)
                 if record is None:
                     self.finished.emit("completed")
                     return
-                now = time.perf_counter()
-                rate = 1.0 / max(now - last, 1e-6) if rate == 0 else 0.8 * rate + 0.2 / max(
-                    now - last, 1e-6)
-                last = now
-                self.frameReady.emit(self._frame(record, rate, self._trail(record)))
+                trail = self._trail(record)
+                if threads is not None and record.index > 0:  # step 1 also warms up
+                    threads.record(time.perf_counter() - started)
+                self._rate.add(time.perf_counter())
+                self.frameReady.emit(self._frame(
+                    record, self._rate.rate(), trail,
+                    self._rate.seconds_left(record.steps - record.index - 1),
+                    threads.summary() if threads is not None else ""))
                 self._pause_if_asked(record.index)
+                self._wait_for_pace()
             self.finished.emit("stopped")
         except torch.cuda.OutOfMemoryError:
-            self.failed.emit("The GPU ran out of memory: try fewer particles or points.")
+            self.failed.emit(f"{OUT_OF_MEMORY[0].upper()}{OUT_OF_MEMORY[1:]}.")
         except Exception as err:  # the app must stay up whatever the engine raises
             self.failed.emit(f"{type(err).__name__}: {err}")
         finally:
             self._history = []  # every particle of the last steps: free it with the run
+
+    def _thread_trial(self) -> ThreadTrial | None:
+        """On the CPU, the thread count is chosen by timing the first steps."""
+        if torch.device(self.config.device).type != "cpu":
+            return None
+        st = self.config.settings
+        return ThreadTrial(("cpu", st.particles, st.points, st.precision))
+
+    def _wait_for_pace(self) -> None:
+        with self._lock:
+            delay = self._pace.delay(time.perf_counter())
+            if delay > 0 and not self._stop.is_set():
+                self._lock.wait(delay)  # stop, resume or a new pace wake it early
 
     def _pause_if_asked(self, index: int) -> None:
         with self._lock:
@@ -160,7 +191,8 @@ class SamplerWorker(QObject):
         return trail
 
     @staticmethod
-    def _frame(record, rate: float, trail: np.ndarray | None = None) -> Frame:
+    def _frame(record, rate: float, trail: np.ndarray | None = None,
+               seconds_left: float | None = None, threads: str = "") -> Frame:
         best = record.best.detach().float()
         fid = fidelity(best)
         return Frame(
@@ -178,4 +210,6 @@ class SamplerWorker(QObject):
             chamfer=fid.chamfer,
             steps_per_second=rate,
             trail=trail,
+            seconds_left=seconds_left,
+            threads=threads,
         )

@@ -1,0 +1,78 @@
+"""The app at speed: precision, pace, the timeline's replay, an honest status bar."""
+
+import time
+
+import pytest
+from PySide6.QtWidgets import QComboBox, QToolButton
+
+from poe_desktop import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.sampler_panel.steps.setValue(12)
+    w.sampler_panel.points.setValue(64)
+    w.sampler_panel.particles.setValue(2)
+    w.show()
+    yield w
+    w.close()
+
+
+def run_to_end(qtbot, window, timeout=60_000):
+    with qtbot.waitSignal(window.runFinished, timeout=timeout) as blocker:
+        window.run()
+    return blocker.args[0]
+
+
+def test_the_precision_that_ran_is_in_the_run_configuration(qtbot, window):
+    combo = window.findChild(QComboBox, "precisionCombo")
+    combo.setCurrentText("bf16")
+    assert window.sampler_panel.settings().precision == "bf16"
+    assert run_to_end(qtbot, window) == "completed"
+    assert window.run_config["precision"] == "bf16"
+    combo.setCurrentText("auto")
+    assert run_to_end(qtbot, window) == "completed"
+    assert window.run_config["precision"] in ("fp32", "bf16")
+
+
+def test_a_pace_spaces_the_steps_and_can_change_mid_run(qtbot, window):
+    pace = window.findChild(QComboBox, "paceCombo")
+    pace.setCurrentText("10 steps/s")
+    start = time.perf_counter()
+    window.run()
+    qtbot.waitUntil(lambda: len(window.frames) >= 4, timeout=30_000)
+    assert time.perf_counter() - start >= 0.3  # 4 steps at 10 steps/s: 3 gaps of 0.1 s
+    assert pace.isEnabled() and not window.sampler_panel.steps.isEnabled()
+    with qtbot.waitSignal(window.runFinished, timeout=30_000):
+        pace.setCurrentText("as fast as possible")
+    assert len(window.frames) == 12
+
+
+def test_the_status_bar_shows_the_recent_rate_time_left_and_threads(qtbot, window):
+    seen = []
+    window.stepArrived.connect(lambda _: seen.append(window.rate_label.text()))
+    assert run_to_end(qtbot, window) == "completed"
+    window.show_newest()
+    assert "steps/s" in window.rate_label.text()
+    assert window.frames[5].seconds_left is not None and window.frames[5].steps_per_second > 0
+    assert window.frames[-1].threads.endswith(("thread(s)", ")"))
+    assert "thread" in window.device_label.text()
+
+
+def test_play_replays_a_finished_run_on_the_timeline(qtbot, window):
+    play = window.findChild(QToolButton, "playButton")
+    assert not play.isEnabled()  # nothing to replay yet
+    assert run_to_end(qtbot, window) == "completed"
+    assert play.isEnabled()
+    window.findChild(QComboBox, "playSpeedCombo").setCurrentText("60 steps/s")
+    shown = []
+    window.timeline.valueChanged.connect(shown.append)
+    play.click()
+    assert play.isChecked()
+    qtbot.waitUntil(lambda: not play.isChecked(), timeout=10_000)
+    assert shown == list(range(12))  # from the start, every step, to the end
+    assert window.shown_frame() is window.frames[-1]

@@ -1,0 +1,52 @@
+"""The app's pacing, without Qt: recent rate, pace, thread choice."""
+
+import pytest
+
+from poe_desktop.pacing import Pace, RateMeter, ThreadTrial
+
+
+def test_the_rate_is_the_true_average_over_the_recent_window():
+    meter = RateMeter(window=2.0)
+    assert meter.rate() == 0.0 and meter.seconds_left(10) is None
+    for k in range(11):  # 10 steps/s for a second
+        meter.add(k * 0.1)
+    assert meter.rate() == pytest.approx(10.0)
+    for k in range(1, 21):  # then 2 steps/s: after 2 s only the slow steps count
+        meter.add(1.0 + 0.5 * k)
+    assert meter.rate() == pytest.approx(2.0)
+    assert meter.seconds_left(8) == pytest.approx(4.0)
+
+
+def test_one_slow_step_is_not_hidden_by_a_smoothed_guess():
+    meter = RateMeter(window=2.0)
+    for when in (0.0, 0.1, 0.2, 1.2):  # three steps in 1.2 s
+        meter.add(when)
+    assert meter.rate() == pytest.approx(3 / 1.2)
+
+
+def test_a_pace_spaces_the_steps_and_never_bursts_to_catch_up():
+    pace = Pace(4.0)
+    assert pace.delay(0.0) == pytest.approx(0.25)
+    assert pace.delay(0.25) == pytest.approx(0.25)  # the next step is due at 0.5
+    assert pace.delay(2.0) == 0.0  # a slow step: due now, not a burst of 6 steps
+    assert pace.delay(2.0) == pytest.approx(0.25)
+    pace.steps_per_second = None
+    assert pace.delay(2.1) == 0.0
+
+
+def test_the_thread_trial_keeps_the_faster_count_and_remembers_it():
+    ThreadTrial.chosen.clear()
+    calls = []
+    trial = ThreadTrial(("cpu", 8, 512, "bf16"), candidates=[2, 1], trial_steps=3,
+                        set_threads=calls.append)
+    assert trial.deciding and calls == [2]
+    for seconds in (0.30, 0.31, 0.90):  # with 2 threads (one step disturbed)
+        trial.record(seconds)
+    assert calls[-1] == 1
+    for seconds in (0.20, 0.21, 0.19):  # with 1 thread
+        trial.record(seconds)
+    assert not trial.deciding and trial.threads == 1 and calls[-1] == 1
+    assert trial.summary().startswith("1 thread(s)")
+    again = ThreadTrial(("cpu", 8, 512, "bf16"), candidates=[2, 1], set_threads=calls.append)
+    assert not again.deciding and again.threads == 1 and calls[-1] == 1
+    ThreadTrial.chosen.clear()
