@@ -91,9 +91,8 @@ class Snapshot:
         total = torch.zeros_like(cloud)
         weight = [0.0] * NUM_CHANNELS
         for (expert, w), v in zip(self.experts, self.expert_velocities(cloud, t), strict=True):
-            ch = list(expert.channels)
-            total[..., ch] += w * v
-            for c in ch:
+            total[..., channel_index(expert.channels)] += w * v
+            for c in expert.channels:
                 weight[c] += w
         scale = torch.tensor([1.0 / w if w > 0 else 0.0 for w in weight], device=cloud.device)
         return total * scale
@@ -111,10 +110,9 @@ class Snapshot:
         score = torch.zeros_like(cloud)
         curvature = [0.0] * NUM_CHANNELS
         for (expert, w), s in zip(self.experts, self.expert_scores(cloud, t), strict=True):
-            ch = list(expert.channels)
-            score[..., ch] += w * s
+            score[..., channel_index(expert.channels)] += w * s
             level_std = max(t, 1e-6) * expert.noise_std
-            for c in ch:
+            for c in expert.channels:
                 curvature[c] += w / (level_std * level_std)
         step = torch.tensor([kappa / c if c > 0 else 0.0 for c in curvature], device=cloud.device)
         return score, step
@@ -127,16 +125,22 @@ class Snapshot:
                 mobility[c] = max(mobility[c], float(expert.mean_mobility))
         return mobility
 
-    def bounds(self) -> list[tuple[int, float, float]]:
-        """(channel, low, high) for channels whose owners have a bounded support."""
-        out = []
-        for expert, _ in self.experts:
-            if expert.bounds is not None:
-                out += [(c, *expert.bounds) for c in expert.channels]
-        return out
+    def bounds(self) -> list[tuple[slice | list[int], float, float]]:
+        """(channels, low, high) for the channels of owners with a bounded support."""
+        return [(channel_index(expert.channels), *expert.bounds)
+                for expert, _ in self.experts if expert.bounds is not None]
 
     def log_reward(self, clouds: torch.Tensor) -> torch.Tensor | None:
         return None if self.reward is None else self.reward.log_reward(clouds)
+
+
+def channel_index(channels: tuple[int, ...]) -> slice | list[int]:
+    """A slice for a contiguous run of channels (a view: no gather, no scatter), a list
+    otherwise. Every expert here owns a contiguous run."""
+    first, last = min(channels), max(channels)
+    if list(channels) == list(range(first, last + 1)):
+        return slice(first, last + 1)
+    return list(channels)
 
 
 def _alone(expert: GenerativeExpert, dtype: torch.dtype, device: torch.device):

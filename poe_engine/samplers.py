@@ -144,8 +144,8 @@ def langevin_step(
         score = score + boost * score.mean(dim=-2, keepdim=True)
         noise = noise + (torch.sqrt(1.0 + boost) - 1.0) * noise.mean(dim=-2, keepdim=True)
     x = x + step * score + torch.sqrt(2.0 * step) * noise
-    for channel, low, high in product.bounds():
-        x[..., channel] = reflect(x[..., channel], low, high)
+    for channels, low, high in product.bounds():
+        x[..., channels] = reflect(x[..., channels], low, high)
     return x
 
 
