@@ -26,10 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from poe_engine.experts import DEFAULT_STRENGTH
+from poe_engine.experts import DEFAULT_STRENGTH, EXPERT_NAMES
 from poe_engine.precision import PRECISIONS
 from poe_engine.product import MAX_WEIGHT
-from poe_engine.runs import EXPERT_NAMES
 from poe_engine.samplers import SAMPLERS, SamplerSettings
 
 EXPERT_LABELS = {"x": "x axis (flow)", "y": "y axis (flow)", "z": "z axis (flow)",

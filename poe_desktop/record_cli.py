@@ -25,16 +25,9 @@ from poe_engine.cli import (
     settings_from,
 )
 from poe_engine.errors import InputError, OutputError, one_line
-from poe_engine.experts import ColorReward
+from poe_engine.experts import EXPERT_NAMES, ColorReward, parse_experts
 from poe_engine.paths import check_output_path
-from poe_engine.runs import (
-    EXPERT_NAMES,
-    build_composition,
-    build_experts,
-    parse_experts,
-    resolve_device,
-    run,
-)
+from poe_engine.runs import build_composition, build_experts, resolve_device, run
 from poe_engine.samplers import SamplerError
 from poe_engine.weights import WeightsError
 
