@@ -45,7 +45,6 @@ from poe_engine.product import Composition
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.weights import WeightsError
 
-from .gui_gc import collect_on_gui_thread
 from .panels import (
     PACES,
     ExpertsPanel,
@@ -55,6 +54,7 @@ from .panels import (
     StatsPanel,
     pace_combo,
 )
+from .qt_utils import grab_window, signals_blocked
 from .recording import FrameInfo, Recorder, RecordingError
 from .settings import decode_blob, encode_blob, read_settings, write_settings
 from .view3d import CloudView
@@ -96,7 +96,6 @@ class MainWindow(QMainWindow):
         panels instead of the saved Sampler settings; a value the panels cannot hold
         raises ValueError."""
         super().__init__()
-        collect_on_gui_thread()
         self.setWindowTitle("PoE Desktop")
         self.resize(1280, 820)
         self.weights_dir = weights_dir
@@ -391,9 +390,8 @@ class MainWindow(QMainWindow):
         self.frames.clear()
         self._shown, self._follow, self._dirty = -1, True, False
         self.stats_panel.clear()
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, 0)
-        self.timeline.blockSignals(False)
+        with signals_blocked(self.timeline):
+            self.timeline.setRange(0, 0)
         self.timeline_label.setText("no run yet")
         self.progress.setValue(0)
 
@@ -493,9 +491,8 @@ class MainWindow(QMainWindow):
         else:
             self.last_recording = str(path)
             self.statusBar().showMessage(f"Recorded {frames} frames to {path}")
-        self.record_action.blockSignals(True)
-        self.record_action.setChecked(False)
-        self.record_action.blockSignals(False)
+        with signals_blocked(self.record_action):
+            self.record_action.setChecked(False)
 
     def _on_worker_finished(self, reason: str) -> None:
         done = "Run complete" if reason == "completed" else "Run stopped"
@@ -546,11 +543,10 @@ class MainWindow(QMainWindow):
             return
         self._dirty = False
         newest = len(self.frames) - 1
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, newest)
-        if self._follow:
-            self.timeline.setValue(newest)
-        self.timeline.blockSignals(False)
+        with signals_blocked(self.timeline):
+            self.timeline.setRange(0, newest)
+            if self._follow:
+                self.timeline.setValue(newest)
         self.timeline.setEnabled(True)
         if self._follow:
             self.show_frame(newest)
@@ -608,10 +604,9 @@ class MainWindow(QMainWindow):
             self._play_timer.start(self._play_interval_ms())
         else:
             self._play_timer.stop()
-        self.play_button.blockSignals(True)
-        self.play_button.setChecked(on)
-        self.play_button.setText("⏸" if on else "▶")
-        self.play_button.blockSignals(False)
+        with signals_blocked(self.play_button):
+            self.play_button.setChecked(on)
+            self.play_button.setText("⏸" if on else "▶")
 
     def _play_interval_ms(self) -> int:
         return round(1000 / PACES[self.play_speed.currentText()])
@@ -641,8 +636,6 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ files, help
     def grab_image(self):
-        from .app import grab_window
-
         return grab_window(self)
 
     def save_screenshot(self, path: str | Path) -> bool:
