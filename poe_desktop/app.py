@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from PySide6.QtGui import QImage
-    from PySide6.QtWidgets import QWidget
+from .qt_utils import display_available
 
 NO_DISPLAY_MESSAGE = (
     "poe-desktop: no display found (DISPLAY / WAYLAND_DISPLAY unset); "
@@ -58,54 +54,6 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def display_available() -> bool:
-    """False on Linux/BSD when Qt would have no display server and no explicit platform."""
-    if sys.platform in ("win32", "darwin"):
-        return True
-    env = os.environ
-    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
-
-
-def grab_window(window: QWidget) -> QImage:
-    """Screenshot ``window`` as a QImage, making sure its OpenGL view is really in it.
-
-    ``QWidget.grab()`` normally includes QOpenGLWidget content, but some platform/driver
-    combinations leave that area black. Then the view's own framebuffer is painted over it.
-    """
-    import numpy as np
-    from pyqtgraph.opengl import GLViewWidget
-    from PySide6.QtCore import QPoint, QRect
-    from PySide6.QtGui import QImage, QPainter
-
-    image = window.grab().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
-    dpr = image.devicePixelRatio()
-    for view in window.findChildren(GLViewWidget):
-        if not view.isVisible():
-            continue
-        top_left = view.mapTo(window, QPoint(0, 0))
-        logical = QRect(top_left, view.size())
-        device = QRect(
-            round(logical.x() * dpr),
-            round(logical.y() * dpr),
-            round(logical.width() * dpr),
-            round(logical.height() * dpr),
-        ).intersected(image.rect())
-        if device.isEmpty():
-            continue
-        crop = image.copy(device)
-        pixels = np.frombuffer(crop.constBits(), dtype=np.uint8).reshape(
-            crop.height(), crop.bytesPerLine() // 4, 4
-        )[:, : crop.width()]
-        if pixels[..., :3].max() > 2 and pixels[..., 3].max() > 0:
-            continue  # grab() already shows rendered GL content
-        frame = view.grabFramebuffer()
-        frame.setDevicePixelRatio(dpr)
-        painter = QPainter(image)
-        painter.drawImage(logical.topLeft(), frame)
-        painter.end()
-    return image
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["record"]:
@@ -127,16 +75,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     import pyqtgraph as pg
-    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
-    from .main_window import MainWindow
+    from .gui_gc import collected_on_gui_thread
+    from .main_window import MainWindow  # before the QApplication exists: see view3d
 
     app = pg.mkQApp("PoE Desktop")
-    try:
-        window = MainWindow(args.weights, config=config)
-    except ValueError as err:  # a configuration the panels cannot hold
-        print(f"poe-desktop: error: {args.config}: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    # Collection on the GUI thread only (see gui_gc): in this process, not in a host's.
+    with collected_on_gui_thread(app):
+        try:
+            window = MainWindow(args.weights, config=config)
+        except ValueError as err:  # a configuration the panels cannot hold
+            print(f"poe-desktop: error: {args.config}: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        return _show(app, window, args)
+
+
+def _show(app, window, args: argparse.Namespace) -> int:
+    """Run the window; with --screenshot, capture it (see --screenshot-step) and leave."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+
     window.show()
     if args.screenshot is None:
         if args.autorun:

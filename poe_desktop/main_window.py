@@ -20,14 +20,11 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QDoubleSpinBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QSlider,
     QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,19 +42,18 @@ from poe_engine.product import Composition
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.weights import WeightsError
 
-from .gui_gc import collect_on_gui_thread
-from .panels import (
-    PACES,
+from .qt_utils import grab_window, signals_blocked
+from .recording import FrameInfo, Recorder, RecordingError
+from .settings import decode_blob, encode_blob, read_settings, write_settings
+from .view3d import CloudView
+from .widgets import (
     ExpertsPanel,
     RecordingPanel,
     RewardPanel,
     SamplerPanel,
     StatsPanel,
-    pace_combo,
+    TimelineBar,
 )
-from .recording import FrameInfo, Recorder, RecordingError
-from .settings import decode_blob, encode_blob, read_settings, write_settings
-from .view3d import CloudView
 from .worker import Frame, RunConfig, SamplerWorker
 
 DRAW_INTERVAL_MS = 30
@@ -96,7 +92,6 @@ class MainWindow(QMainWindow):
         panels instead of the saved Sampler settings; a value the panels cannot hold
         raises ValueError."""
         super().__init__()
-        collect_on_gui_thread()
         self.setWindowTitle("PoE Desktop")
         self.resize(1280, 820)
         self.weights_dir = weights_dir
@@ -136,32 +131,13 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
     def _build_view(self) -> None:
         self.view3d = CloudView()
-        self.timeline = QSlider(Qt.Orientation.Horizontal)
-        self.timeline.setObjectName("timelineSlider")
-        self.timeline.setRange(0, 0)
-        self.timeline.setEnabled(False)
-        self.timeline.valueChanged.connect(self._on_timeline)
-        self.timeline_label = QLabel("no run yet")
-        self.timeline_label.setMinimumWidth(150)
-        self.play_button = QToolButton(text="▶", checkable=True)
-        self.play_button.setObjectName("playButton")
-        self.play_button.setToolTip("Replay the run's steps on the timeline at the chosen speed")
-        self.play_button.toggled.connect(self.set_playing)
-        self.play_speed = pace_combo("playSpeedCombo", "30 steps/s", "Replay speed")
-        self.play_speed.removeItem(self.play_speed.findText("as fast as possible"))
-        self.play_speed.currentTextChanged.connect(
-            lambda _: self._play_timer.setInterval(self._play_interval_ms()))
-        self._play_timer = QTimer(self, timeout=self._play_next)
-        bar = QHBoxLayout()
-        bar.addWidget(self.play_button)
-        bar.addWidget(self.play_speed)
-        bar.addWidget(self.timeline, 1)
-        bar.addWidget(self.timeline_label)
+        self.timeline = TimelineBar()
+        self.timeline.stepChosen.connect(self._on_timeline)
         centre = QWidget()
         layout = QVBoxLayout(centre)
         layout.setContentsMargins(0, 0, 0, 4)
         layout.addWidget(self.view3d, 1)
-        layout.addLayout(bar)
+        layout.addWidget(self.timeline)
         self.setCentralWidget(centre)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
@@ -391,10 +367,7 @@ class MainWindow(QMainWindow):
         self.frames.clear()
         self._shown, self._follow, self._dirty = -1, True, False
         self.stats_panel.clear()
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, 0)
-        self.timeline.blockSignals(False)
-        self.timeline_label.setText("no run yet")
+        self.timeline.clear()
         self.progress.setValue(0)
 
     def _steer(self, change, label: str) -> None:
@@ -493,9 +466,8 @@ class MainWindow(QMainWindow):
         else:
             self.last_recording = str(path)
             self.statusBar().showMessage(f"Recorded {frames} frames to {path}")
-        self.record_action.blockSignals(True)
-        self.record_action.setChecked(False)
-        self.record_action.blockSignals(False)
+        with signals_blocked(self.record_action):
+            self.record_action.setChecked(False)
 
     def _on_worker_finished(self, reason: str) -> None:
         done = "Run complete" if reason == "completed" else "Run stopped"
@@ -546,12 +518,7 @@ class MainWindow(QMainWindow):
             return
         self._dirty = False
         newest = len(self.frames) - 1
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, newest)
-        if self._follow:
-            self.timeline.setValue(newest)
-        self.timeline.blockSignals(False)
-        self.timeline.setEnabled(True)
+        self.timeline.set_count(len(self.frames), follow=self._follow)
         if self._follow:
             self.show_frame(newest)
         self._update_stats()
@@ -579,7 +546,7 @@ class MainWindow(QMainWindow):
         self._shown = index
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")
-        self.timeline_label.setText(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+        self.timeline.set_text(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
 
     def show_newest(self) -> None:
         """Put the newest step on screen now (view, timeline, plots), not at the next redraw."""
@@ -598,30 +565,8 @@ class MainWindow(QMainWindow):
         self.show_frame(min(value, len(self.frames) - 1))
 
     def set_playing(self, on: bool) -> None:
-        """▶: replay the finished run's steps on the timeline (from the start when at the
-        end); the view follows the timeline."""
-        if on and (self.running or len(self.frames) < 2):
-            on = False
-        if on:
-            if self.timeline.value() >= len(self.frames) - 1:
-                self.timeline.setValue(0)
-            self._play_timer.start(self._play_interval_ms())
-        else:
-            self._play_timer.stop()
-        self.play_button.blockSignals(True)
-        self.play_button.setChecked(on)
-        self.play_button.setText("⏸" if on else "▶")
-        self.play_button.blockSignals(False)
-
-    def _play_interval_ms(self) -> int:
-        return round(1000 / PACES[self.play_speed.currentText()])
-
-    def _play_next(self) -> None:
-        following = self.timeline.value() + 1
-        if following >= len(self.frames):
-            self.set_playing(False)
-        else:
-            self.timeline.setValue(following)
+        """▶: replay the finished run's steps on the timeline (see TimelineBar)."""
+        self.timeline.set_playing(on)
 
     def _set_trails(self, on: bool) -> None:
         self.view3d.trails.setVisible(on)
@@ -636,13 +581,10 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(running)
         self.step_action.setEnabled(not running or paused)
         self.sampler_panel.set_running(running)
-        self.play_button.setEnabled(not running and len(self.frames) > 1)
-        self.play_speed.setEnabled(not running)
+        self.timeline.set_running(running)
 
     # ------------------------------------------------------------------ files, help
     def grab_image(self):
-        from .app import grab_window
-
         return grab_window(self)
 
     def save_screenshot(self, path: str | Path) -> bool:

@@ -25,20 +25,14 @@ from poe_engine.cli import (
     settings_from,
 )
 from poe_engine.errors import InputError, OutputError, one_line
-from poe_engine.experts import ColorReward
+from poe_engine.experts import EXPERT_NAMES, ColorReward, parse_experts
 from poe_engine.paths import check_output_path
-from poe_engine.runs import (
-    EXPERT_NAMES,
-    build_composition,
-    build_experts,
-    parse_experts,
-    resolve_device,
-    run,
-)
+from poe_engine.runs import build_composition, build_experts, resolve_device, run
 from poe_engine.samplers import SamplerError
 from poe_engine.weights import WeightsError
 
-from .gui_gc import collect_if_due, collect_on_gui_thread
+from .gui_gc import collect_if_due, collected_on_gui_thread
+from .qt_utils import display_available, qimage_to_array
 
 NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPLAY and "
               "WAYLAND_DISPLAY are unset). Run it under a virtual one: "
@@ -139,7 +133,6 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
         even_size,
         overlay_lines,
         parse_size,
-        qimage_to_rgb,
     )
 
     size = parse_size(args.size or (GRID_PANEL_SIZE if args.grid else "800x800"))
@@ -167,7 +160,7 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
                 images.append(image)
             frame = images[0] if not args.grid else compose_grid(images,
                                                                  [p.title for p in panels])
-            last = qimage_to_rgb(frame)
+            last = qimage_to_array(frame)
             encoder.submit(last)
             collect_if_due()  # no event loop runs here: collect between frames
         for _ in range(round(args.hold * args.fps)):
@@ -182,7 +175,6 @@ def main(argv: list[str]) -> int:
     output path, sampler, encoder), each one line; every option, the output path and
     the weights are checked before any window opens or any sampling starts. Any other
     exception, a ValueError included, is a bug and shows its traceback."""
-    from .app import display_available
     from .recording import RecordingError, output_format
 
     try:
@@ -197,10 +189,10 @@ def main(argv: list[str]) -> int:
         experts = build_experts(args.weights, device)
         import pyqtgraph as pg
 
-        pg.mkQApp("poe-desktop record")
-        collect_on_gui_thread()
-        panels = run_panels(args, experts, device)
-        path = record(args, panels)
+        app = pg.mkQApp("poe-desktop record")
+        with collected_on_gui_thread(app):  # this command's process only (see gui_gc)
+            panels = run_panels(args, experts, device)
+            path = record(args, panels)
     except UsageError as err:
         print(one_line(err), file=sys.stderr)
         return 2

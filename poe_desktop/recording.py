@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from poe_engine.errors import InputError, OutputError, shown
 from poe_engine.paths import check_output_path
 
+from .qt_utils import qimage_to_array
 from .view3d import CloudView
 
 DEFAULT_SIZE = (800, 800)
@@ -239,13 +240,6 @@ def burn_text(image: QImage, lines: list[str], title: str | None = None) -> QIma
     return image
 
 
-def qimage_to_rgb(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    buf = np.frombuffer(image.constBits(), dtype=np.uint8)
-    return buf.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3].reshape(
-        image.height(), image.width(), 3).copy()
-
-
 class OffscreenView(CloudView):
     """A CloudView of an exact size that is never shown on screen (it still needs a
     display, or Xvfb, for its OpenGL context)."""
@@ -294,7 +288,7 @@ class Recorder:
         image = self.view.render(cloud)
         if self.overlay and info is not None:
             burn_text(image, overlay_lines(info))
-        self._last = qimage_to_rgb(image)
+        self._last = qimage_to_array(image)
         self.encoder.submit(self._last)
 
     def finish(self) -> Path:

@@ -10,6 +10,8 @@ from numpy.typing import NDArray
 from pyqtgraph import Vector
 from PySide6.QtCore import QCoreApplication, Qt
 
+from .qt_utils import qimage_to_array
+
 # pyqtgraph caches each GL item's shader program once per class, which is only valid
 # if every view's OpenGL context shares resources with the others; Qt must be told so
 # before the application object exists.
@@ -119,8 +121,4 @@ class CloudView(gl.GLViewWidget):
 
     def view_pixels(self) -> NDArray[np.uint8]:
         """The rendered frame as an (H, W, 4) RGBA array."""
-        from PySide6.QtGui import QImage
-
-        image = self.grabFramebuffer().convertToFormat(QImage.Format.Format_RGBA8888)
-        buf = np.frombuffer(image.constBits(), dtype=np.uint8)
-        return buf.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width()].copy()
+        return qimage_to_array(self.grabFramebuffer(), alpha=True)

@@ -11,11 +11,11 @@ from pathlib import Path
 import torch
 
 from .errors import InputError, OutputError, number_problem, one_line, shown
-from .experts import MAX_STRENGTH, ColorReward, parse_color
+from .experts import MAX_STRENGTH, ColorReward, parse_color, parse_experts
 from .exports import CONFIG_KEYS, DEVICES, config_from_args, load_config, save_config, write_ply
 from .paths import check_output_path
 from .precision import PRECISIONS, resolve_precision
-from .runs import OUT_OF_MEMORY, build_composition, build_experts, parse_experts, run
+from .runs import OUT_OF_MEMORY, build_composition, build_experts, run
 from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
 from .weights import DEFAULT_DIR, WeightsError

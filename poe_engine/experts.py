@@ -10,12 +10,13 @@ weights and resampling.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
 
-from .errors import InputError, check_number, shown
+from .errors import InputError, check_number, cut, shown
 from .flow import MIN_LEVEL, velocity_to_score
 from .world import NOISE, RGB, XYZ
 
@@ -207,6 +208,25 @@ class MonochromeColorExpert:
     def score(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
         level_std = max(t, MIN_LEVEL) * self.noise_std
         return -self._deviation(cloud) / (level_std * level_std)
+
+
+# --------------------------------------------------------------------------- names
+
+# The generative experts a run can switch on, by name: the three axes and the colour.
+EXPERT_NAMES = (*AXES, MonochromeColorExpert.name)
+
+
+def parse_experts(spec: str | Iterable[str]) -> tuple[str, ...]:
+    """'x,y,color' (or names in a list) -> the names, checked, without repeats."""
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in EXPERT_NAMES]
+    if unknown or not names:
+        raise InputError(
+            f"unknown expert(s) {cut(', '.join(unknown)) if unknown else '(none given)'}: "
+            f"choose from {','.join(EXPERT_NAMES)}"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 # --------------------------------------------------------------------------- rewards

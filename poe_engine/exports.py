@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, check_number, cut, one_line, shown
-from .experts import MAX_STRENGTH, parse_color
+from .experts import MAX_STRENGTH, parse_color, parse_experts
 from .precision import PRECISIONS
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerSettings
 from .world import SEED_RANGE
@@ -127,8 +127,6 @@ def config_from_args(args: argparse.Namespace) -> dict:
 def check_config(config: dict, source: str = "configuration") -> dict:
     """Validate a configuration; returns it normalised (format first, keys in CONFIG_KEYS
     order, numbers as floats). Raises InputError naming `source` and the problem."""
-    from .runs import parse_experts  # runs imports this module
-
     def fail(problem: str) -> InputError:
         return InputError(f"{source}: {problem}")
 

@@ -12,15 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import InputError, cut
-from .experts import AXES, ColorReward, GenerativeExpert, MonochromeColorExpert
+from .errors import InputError
+from .experts import ColorReward, GenerativeExpert, MonochromeColorExpert
+from .exports import write_trajectory_npz
 from .metrics import Fidelity, fidelity
 from .product import Composition
 from .samplers import SAMPLERS, SamplerSettings, StepRecord
 from .weights import load_axis_experts
-
-EXPERT_NAMES = (*AXES, "color")
-
 
 CUDA_FALLBACK = "CUDA is not available; running on the CPU"
 OUT_OF_MEMORY = "the GPU ran out of memory: try fewer particles or points"
@@ -42,18 +40,6 @@ def resolve_device(name: str = "auto", on_fallback: Callable[[str], None] | None
         else:
             on_fallback(CUDA_FALLBACK)
     return torch.device("cpu")
-
-
-def parse_experts(spec: str | Iterable[str]) -> tuple[str, ...]:
-    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
-    names = [n for n in names if n]
-    unknown = [n for n in names if n not in EXPERT_NAMES]
-    if unknown or not names:
-        raise InputError(
-            f"unknown expert(s) {cut(', '.join(unknown)) if unknown else '(none given)'}: "
-            f"choose from {','.join(EXPERT_NAMES)}"
-        )
-    return tuple(dict.fromkeys(names))
 
 
 def build_experts(
@@ -93,8 +79,6 @@ class RunResult:
 
     def save_npz(self, path: str | Path) -> Path:
         """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), meta (JSON)."""
-        from .exports import write_trajectory_npz  # exports imports this module
-
         return write_trajectory_npz(
             path,
             trajectory=torch.stack([r.best for r in self.records]).cpu().numpy(),

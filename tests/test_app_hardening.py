@@ -286,19 +286,3 @@ def test_a_screenshot_run_captures_exactly_the_step_asked_for(qtbot, tmp_path, m
     timer = QTimer(singleShot=True, interval=100)
     with qtbot.waitSignal(timer.timeout, timeout=5_000):
         timer.start()
-
-
-def test_clearing_the_plots_frees_their_steering_marks(qtbot):
-    from poe_desktop.panels import StatsPanel
-
-    panel = StatsPanel()
-    qtbot.addWidget(panel)
-    before = live(pg.InfiniteLine)
-    for step in range(10):
-        panel.mark_change(step, f"change {step}")
-    assert live(pg.InfiniteLine) - before == 20
-    panel.clear()
-    assert live(pg.InfiniteLine) - before == 0
-    assert all(not isinstance(item, pg.InfiniteLine)
-               for plot in (panel.ess_plot, panel.fidelity_plot)
-               for item in plot.getPlotItem().items)

@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from PySide6.QtWidgets import QComboBox, QToolButton
+from PySide6.QtWidgets import QComboBox, QSlider, QToolButton
 
 from poe_desktop import MainWindow
 
@@ -70,7 +70,7 @@ def test_play_replays_a_finished_run_on_the_timeline(qtbot, window):
     assert play.isEnabled()
     window.findChild(QComboBox, "playSpeedCombo").setCurrentText("60 steps/s")
     shown = []
-    window.timeline.valueChanged.connect(shown.append)
+    window.findChild(QSlider, "timelineSlider").valueChanged.connect(shown.append)
     play.click()
     assert play.isChecked()
     qtbot.waitUntil(lambda: not play.isChecked(), timeout=10_000)

@@ -36,7 +36,8 @@ def nothing_runs(monkeypatch, tmp_path, request):
     monkeypatch.setattr(record_cli, "run", forbidden("sampling"))
     if request.node.get_closest_marker("gui") is None:
         monkeypatch.setattr(pyqtgraph, "mkQApp", forbidden("a window"))
-    monkeypatch.setattr(app, "display_available", lambda: True)
+    for module in (app, record_cli):
+        monkeypatch.setattr(module, "display_available", lambda: True)
     monkeypatch.setattr(evaluation, "evaluate", forbidden("an evaluation"))
     monkeypatch.setattr(training, "train_axis_experts", forbidden("training"))
     monkeypatch.chdir(tmp_path)

@@ -1,0 +1,77 @@
+"""Small Qt helpers the app needs in several places: is there a display, QImage to numpy,
+blocking a few widgets' signals for a moment, and a screenshot of a window whose OpenGL
+area is really in it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+from numpy.typing import NDArray
+from PySide6.QtCore import QObject, QPoint, QRect
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QWidget
+
+
+def display_available() -> bool:
+    """False on Linux/BSD when Qt would have no display server and no explicit platform."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    env = os.environ
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
+def qimage_to_array(image: QImage, alpha: bool = False) -> NDArray[np.uint8]:
+    """The image as an (H, W, 3) RGB array, or (H, W, 4) RGBA with `alpha`; rows top to
+    bottom, a copy that outlives the image."""
+    fmt, channels = ((QImage.Format.Format_RGBA8888, 4) if alpha
+                     else (QImage.Format.Format_RGB888, 3))
+    image = image.convertToFormat(fmt)
+    height, width = image.height(), image.width()
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
+    return rows[:, : width * channels].reshape(height, width, channels).copy()
+
+
+@contextmanager
+def signals_blocked(*objects: QObject) -> Iterator[None]:
+    """Change these objects without their signals firing; each one's blocking is restored
+    as it was."""
+    before = [obj.blockSignals(True) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, was in zip(objects, before, strict=True):
+            obj.blockSignals(was)
+
+
+def grab_window(window: QWidget) -> QImage:
+    """Screenshot ``window`` as a QImage, making sure its OpenGL views are really in it.
+
+    ``QWidget.grab()`` normally includes QOpenGLWidget content, but some platform/driver
+    combinations leave that area black. Then the view's own framebuffer is painted over it.
+    """
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    image = window.grab().toImage().convertToFormat(QImage.Format.Format_RGBA8888)
+    dpr = image.devicePixelRatio()
+    for view in window.findChildren(QOpenGLWidget):
+        if not view.isVisible():
+            continue
+        logical = QRect(view.mapTo(window, QPoint(0, 0)), view.size())
+        device = QRect(round(logical.x() * dpr), round(logical.y() * dpr),
+                       round(logical.width() * dpr), round(logical.height() * dpr),
+                       ).intersected(image.rect())
+        if device.isEmpty():
+            continue
+        pixels = qimage_to_array(image.copy(device), alpha=True)
+        if pixels[..., :3].max() > 2 and pixels[..., 3].max() > 0:
+            continue  # grab() already shows rendered GL content
+        frame = view.grabFramebuffer()
+        frame.setDevicePixelRatio(dpr)
+        painter = QPainter(image)
+        painter.drawImage(logical.topLeft(), frame)
+        painter.end()
+    return image

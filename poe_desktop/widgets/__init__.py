@@ -1,0 +1,12 @@
+"""The app's panels, one file each: each takes what it shows and emits what the user did;
+the main window decides what that means for a run."""
+
+from .experts import ExpertsPanel
+from .recording import RecordingPanel
+from .reward import RewardPanel
+from .sampler import PACES, SamplerPanel, pace_combo
+from .stats import StatsPanel
+from .timeline import TimelineBar
+
+__all__ = ["PACES", "ExpertsPanel", "RecordingPanel", "RewardPanel", "SamplerPanel",
+           "StatsPanel", "TimelineBar", "pace_combo"]

@@ -1,0 +1,134 @@
+"""The Sampler panel: a run's settings, applied when a run starts, and the pace, which
+applies at once. Also the paces a person can pick, shared with the timeline's replay."""
+
+from __future__ import annotations
+
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QWidget
+
+from poe_engine.precision import PRECISIONS
+from poe_engine.samplers import SAMPLERS, SamplerSettings
+
+from .common import ExactSpinBox, combo, spin
+
+# Settings of a run that the panel has no widget for; a run configuration can set them.
+ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting")
+
+
+# Paces a person can pick (steps per second); None is as fast as the sampler goes.
+PACES: dict[str, float | None] = {
+    "as fast as possible": None, "60 steps/s": 60.0, "30 steps/s": 30.0, "10 steps/s": 10.0,
+    "5 steps/s": 5.0, "2 steps/s": 2.0, "1 step/s": 1.0,
+}
+
+
+def pace_combo(name: str, default: str, tooltip: str) -> QComboBox:
+    box = combo(name, list(PACES))
+    box.setCurrentText(default)
+    box.setToolTip(tooltip)
+    return box
+
+
+class SamplerPanel(QWidget):
+    """Run settings, applied when a run starts, and the pace, which applies at once."""
+
+    paceChanged = Signal(object)  # steps per second, or None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        d = SamplerSettings()
+        self.advanced = {key: getattr(d, key) for key in ADVANCED}
+        lim = SamplerSettings.LIMITS
+        form = QFormLayout(self)
+        self.sampler = combo("samplerCombo", [s.upper() for s in SAMPLERS])
+        self.device = combo("deviceCombo", ["auto", "cpu", "cuda"])
+        if not torch.cuda.is_available():
+            item = self.device.model().item(2)
+            item.setEnabled(False)
+            item.setToolTip("CUDA is not available on this machine")
+        self.seed = spin("seedSpin", 0, 2**31 - 1, 0)
+        self.particles = spin("particlesSpin", *lim["particles"], d.particles)
+        self.points = spin("pointsSpin", *lim["points"], d.points)
+        self.steps = spin("stepsSpin", *lim["steps"], d.steps)
+        self.langevin = spin("langevinSpin", *lim["langevin_steps"], d.langevin_steps)
+        self.kappa = ExactSpinBox()
+        self.kappa.setObjectName("kappaSpin")
+        self.kappa.setDecimals(3)
+        self.kappa.setRange(*lim["kappa"])
+        self.kappa.setSingleStep(0.01)
+        self.kappa.setValue(d.kappa)
+        self.precision = combo("precisionCombo", list(PRECISIONS))
+        self.precision.setToolTip(
+            "Precision of the experts' matrix products. auto: bf16 where a short probe at "
+            "start-up measures it faster than fp32 on the device, fp32 otherwise")
+        self.pace = pace_combo("paceCombo", "as fast as possible",
+                               "At most this many denoising steps a second; applies at once")
+        self.pace.currentTextChanged.connect(lambda text: self.paceChanged.emit(PACES[text]))
+        self._run_settings = [self.sampler, self.device, self.seed, self.particles, self.points,
+                              self.steps, self.langevin, self.kappa, self.precision]
+        for label, widget in [("sampler", self.sampler), ("device", self.device),
+                              ("precision", self.precision),
+                              ("seed", self.seed), ("particles", self.particles),
+                              ("points", self.points), ("denoising steps", self.steps),
+                              ("Langevin steps", self.langevin), ("Langevin κ", self.kappa),
+                              ("pace", self.pace)]:
+            form.addRow(label, widget)
+
+    def pace_value(self) -> float | None:
+        return PACES[self.pace.currentText()]
+
+    def set_running(self, running: bool) -> None:
+        """During a run only the pace can change; the rest applies to the next run."""
+        for widget in self._run_settings:
+            widget.setEnabled(not running)
+
+    def settings(self) -> SamplerSettings:
+        return SamplerSettings(
+            particles=self.particles.value(), points=self.points.value(),
+            steps=self.steps.value(), langevin_steps=self.langevin.value(),
+            kappa=self.kappa.exact_value(), precision=self.precision.currentText(),
+            **self.advanced)
+
+    def sampler_name(self) -> str:
+        return self.sampler.currentText().lower()
+
+    def values(self) -> dict:
+        return {"sampler": self.sampler_name(), "device": self.device.currentText(),
+                "seed": self.seed.value(), **self.settings().to_dict()}
+
+    def apply(self, values: dict) -> list[str]:
+        """Set the widgets from `values` (saved settings or a run configuration, keyed as
+        `values()` keys them). A key that is missing keeps its widget's value; so does one
+        whose value is of the wrong type or out of range, and such keys are returned."""
+        rejected = []
+        spins = {"seed": self.seed, "particles": self.particles, "points": self.points,
+                 "steps": self.steps, "langevin_steps": self.langevin}
+        for key, box in spins.items():
+            if key not in values:
+                continue
+            value = values[key]
+            if (isinstance(value, bool) or not isinstance(value, int)
+                    or not box.minimum() <= value <= box.maximum()):
+                rejected.append(key)
+                continue
+            box.setValue(value)
+        if "kappa" in values:
+            kappa = values["kappa"]
+            if (isinstance(kappa, bool) or not isinstance(kappa, int | float)
+                    or not self.kappa.minimum() <= kappa <= self.kappa.maximum()):  # NaN too
+                rejected.append("kappa")
+            else:
+                self.kappa.set_exact(float(kappa))
+        for key, box in (("sampler", self.sampler), ("device", self.device),
+                         ("precision", self.precision)):
+            if key not in values:
+                continue
+            value = values[key]
+            index = (box.findText(value, Qt.MatchFlag.MatchFixedString)
+                     if isinstance(value, str) else -1)
+            if index < 0:
+                rejected.append(key)
+            elif box.model().item(index).isEnabled():  # 'cuda' on a machine without one
+                box.setCurrentIndex(index)
+        return rejected
