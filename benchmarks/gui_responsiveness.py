@@ -8,7 +8,9 @@ Needs a display (xvfb-run).
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 
 import pyqtgraph as pg
@@ -34,6 +36,8 @@ def headless_steps_per_second(steps: int) -> float:
 
 
 def main(steps: int = 128) -> int:
+    # the window's defaults, never settings saved by an earlier session on this machine
+    os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
     app = pg.mkQApp("benchmark")
     cli_rate = headless_steps_per_second(steps)
     window = MainWindow()
