@@ -40,6 +40,8 @@ class GenerativeExpert(Protocol):
 # --------------------------------------------------------------------------- axis experts
 
 AXES = ("x", "y", "z")
+# Every generative expert a run may hold, in the order a composition holds them.
+EXPERT_NAMES = (*AXES, "color")
 TIME_FREQUENCIES = 8
 
 
@@ -75,6 +77,7 @@ class AxisFlowExpert(nn.Module):
     noise_std = NOISE.position_std
     bounds = None
     mean_mobility = 0.0
+    sha256: str | None = None  # of its weight file, when loaded from one (`weights.py`)
 
     def __init__(self, axis: str, net: AxisFlowNet | None = None) -> None:
         super().__init__()
