@@ -168,7 +168,7 @@ class ExactSpinBox(QDoubleSpinBox):
 
 
 # Settings of a run that the panel has no widget for; a run configuration can set them.
-ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting")
+ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting", "precision")
 
 
 class SamplerPanel(QWidget):

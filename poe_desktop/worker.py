@@ -49,6 +49,10 @@ class Frame:
     chamfer: float
     steps_per_second: float
     trail: np.ndarray | None = None  # (k, N, 3): the shown particle's own last k positions
+    # what the step used (see StepRecord): its steering log is derived from these
+    weights: tuple[float, ...] = ()  # of `experts`
+    strength: float | None = None  # of `reward`
+    precision: str = "fp32"
 
 
 class SamplerWorker(QObject):
@@ -178,4 +182,7 @@ class SamplerWorker(QObject):
             chamfer=fid.chamfer,
             steps_per_second=rate,
             trail=trail,
+            weights=record.weights,
+            strength=record.strength,
+            precision=record.precision,
         )
