@@ -64,12 +64,19 @@ def main(argv: list[str] | None = None) -> int:
     config = None
     if args.config is not None:
         from poe_engine.exports import load_config
+        from poe_engine.runs import check_checksums
+        from poe_engine.weights import WeightsError, manifest_checksums
 
         try:
             config = load_config(args.config)
+            if config.get("checksums"):  # a replay needs the weights the run was made with
+                check_checksums(config["checksums"], manifest_checksums(args.weights),
+                                args.config)
         except ValueError as err:
             print(f"poe-desktop: error: {err}", file=sys.stderr)
             return EXIT_USAGE
+        except WeightsError:
+            pass  # unusable weights: the window says what is wrong when a run starts
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return EXIT_USAGE

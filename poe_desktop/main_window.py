@@ -32,14 +32,23 @@ from PySide6.QtWidgets import (
 from poe_engine.experts import ColorReward, GenerativeExpert
 from poe_engine.exports import (
     CONFIG_FORMAT,
+    check_config,
     config_from_args,
     save_config,
+    trajectory_meta,
     write_ply,
     write_trajectory_npz,
 )
 from poe_engine.precision import resolve_precision
 from poe_engine.product import Composition
-from poe_engine.runs import build_composition, build_experts, resolve_device
+from poe_engine.runs import (
+    build_composition,
+    build_experts,
+    check_checksums,
+    checksums,
+    resolve_device,
+)
+from poe_engine.steering import columns, config_from_records
 from poe_engine.weights import WeightsError
 
 from .qt_utils import grab_window, signals_blocked
@@ -108,6 +117,7 @@ class MainWindow(QMainWindow):
         self.error_dialog: QMessageBox | None = None
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
+        self._checksums: dict | None = None  # of the weights a loaded configuration needs
         self.last_recording: str | None = None
         self.last_error: str | None = None  # "title: message" of the last error reported
         self._from_config = config is not None  # then the saved Sampler settings stay unused
@@ -279,6 +289,7 @@ class MainWindow(QMainWindow):
             settings = self.sampler_panel.settings()
             self.device = str(resolve_device(self.sampler_panel.device.currentText()))
             experts = self._experts_on(self.device)
+            check_checksums(self._checksums, checksums(experts), "the run configuration")
         except (ValueError, WeightsError, RuntimeError) as err:
             self._report_error("Cannot start the run", str(err))
             return False
@@ -291,7 +302,7 @@ class MainWindow(QMainWindow):
                            self.sampler_panel.seed.value(), self.device,
                            self.sampler_panel.pace_value())
         self.set_playing(False)
-        self.run_config = self._config_at_start(config)
+        self.run_config = self._config_at_start(config, experts)
         self._clear_run()
         self.worker = SamplerWorker(self.composition, config)
         self._thread = QThread(self)
@@ -314,13 +325,14 @@ class MainWindow(QMainWindow):
         self._update_controls()
         return True
 
-    def _config_at_start(self, config: RunConfig) -> dict:
-        """The run as `poe-engine sample --config` / `poe-desktop record --config` read it."""
+    def _config_at_start(self, config: RunConfig, experts: dict) -> dict:
+        """The run as `poe-engine sample --config` / `poe-desktop record --config` read it,
+        as it starts; `recorded_config` says what it did (and the precision that ran)."""
         st = config.settings
-        return {
+        return check_config({
             "format": CONFIG_FORMAT,
             "sampler": config.sampler,
-            "experts": ",".join(self.experts_panel.enabled_experts()),
+            "experts": ",".join(self.experts_panel.enabled_experts()) or "none",
             "reward": self.reward_panel.color if self.experts_panel.reward.isChecked()
             else "none",
             "strength": self.reward_panel.strength.exact_value(), "seed": config.seed,
@@ -330,7 +342,18 @@ class MainWindow(QMainWindow):
             "weighting": st.weighting, "device": config.device,
             # the precision that runs, never 'auto', so that a replay computes the same numbers
             "precision": resolve_precision(st.precision, config.device),
-        }
+            "expert_weights": {n: s.value() for n, s in self.experts_panel.weights.items()},
+            "checksums": checksums(experts), "steering": [],
+        })
+
+    def recorded_config(self) -> dict | None:
+        """The configuration of the current or last run as it went: the controls its first
+        step used, each change made later at the step it took effect (from the frames: a
+        change reaches the sampler between steps, whenever the user made it) and the
+        precision that ran."""
+        if self.run_config is None:
+            return None
+        return config_from_records(self.run_config, self.frames)
 
     def toggle_pause(self) -> None:
         if self.worker is None:
@@ -391,21 +414,31 @@ class MainWindow(QMainWindow):
         sampler = {"sampler": full["sampler"], "device": full["device"], "seed": full["seed"],
                    "particles": full["particles"], "points": full["points"],
                    "steps": full["steps"], "langevin_steps": full["langevin"],
-                   "kappa": full["kappa"]}
+                   "kappa": full["kappa"], "precision": full["precision"]}
         rejected = self.sampler_panel.apply(sampler)
         strength = full["strength"]
         spin = self.reward_panel.strength
         if not spin.minimum() <= strength <= spin.maximum():
             rejected.append("strength")
+        weights = full["expert_weights"]
+        for name, spin_ in self.experts_panel.weights.items():
+            if round(weights.get(name, 1.0), spin_.decimals()) != weights.get(name, 1.0):
+                rejected.append(f"expert_weights.{name}")
         if rejected:
             raise ValueError(f"the app cannot take {', '.join(rejected)} from this "
-                             "configuration (out of the panels' ranges)")
+                             "configuration (out of the panels' ranges or precision)")
         self.sampler_panel.advanced.update({k: full[k] for k in self.sampler_panel.advanced})
         enabled = set(full["experts"].split(","))
         for name, box in self.experts_panel.toggles.items():
             box.setChecked(name in enabled)
-        for spin_ in self.experts_panel.weights.values():
-            spin_.setValue(1.0)  # a configuration holds no weights: the product's own
+        for name, spin_ in self.experts_panel.weights.items():
+            spin_.setValue(weights.get(name, 1.0))
+        self._checksums = config.get("checksums")
+        if full["steering"]:
+            self.statusBar().showMessage(
+                f"The panels hold the configuration's first step; its {len(full['steering'])} "
+                "steering change(s) are replayed by poe-engine sample --config, not here",
+                10_000)
         reward = full["reward"]
         self.experts_panel.reward.setChecked(reward.lower() != "none")
         if reward.lower() != "none":
@@ -623,16 +656,17 @@ class MainWindow(QMainWindow):
             return False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            f, config = self.frames, self.recorded_config()
             if kind == ".npz":
-                f = self.frames
                 write_trajectory_npz(
                     path, np.stack([x.cloud for x in f]), np.stack([x.log_weights for x in f]),
                     np.array([x.ess for x in f]), np.array([x.resampled for x in f]),
-                    np.array([x.t for x in f]), self.run_config)
+                    np.array([x.t for x in f]), trajectory_meta(config, f[-1].index + 1),
+                    steered=columns(f))
             elif kind == ".ply":
-                write_ply(path, self.frames[-1].cloud)
+                write_ply(path, f[-1].cloud)
             else:
-                save_config(path, self.run_config)
+                save_config(path, config)
         except (OSError, ValueError) as err:
             self._report_error("Cannot export", f"{path}: {getattr(err, 'strerror', None) or err}")
             return False

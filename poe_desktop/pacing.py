@@ -40,20 +40,17 @@ class RateMeter:
 
 class Pace:
     """At most `steps_per_second` steps a second (None: as fast as the sampler goes).
-    The worker calls `delay` after each step and waits that long, interruptibly."""
+    A step may start no sooner than one period after the previous step started, so the
+    steps come out evenly spaced, and a slow step never earns a burst of quick ones."""
 
     def __init__(self, steps_per_second: float | None = None) -> None:
         self.steps_per_second = steps_per_second
-        self._due = 0.0
 
-    def delay(self, now: float) -> float:
-        """Seconds to wait before the next step may start."""
+    def delay(self, started: float, now: float) -> float:
+        """Seconds to wait, at `now`, before the step after the one `started` then."""
         if not self.steps_per_second:
-            self._due = now
             return 0.0
-        # a step that took longer than the pace's period does not earn a later burst
-        self._due = max(self._due + 1.0 / self.steps_per_second, now)
-        return self._due - now
+        return max(0.0, started + 1.0 / self.steps_per_second - now)
 
 
 class ThreadTrial:

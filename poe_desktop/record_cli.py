@@ -21,13 +21,21 @@ from poe_engine.cli import (
     add_sampler_options,
     number,
     parse_with_config,
+    replay_setup,
     reward_from,
     settings_from,
 )
 from poe_engine.errors import InputError, OutputError, one_line
-from poe_engine.experts import EXPERT_NAMES, ColorReward, parse_experts
+from poe_engine.experts import EXPERT_NAMES, ColorReward
 from poe_engine.paths import check_output_path
-from poe_engine.runs import build_composition, build_experts, resolve_device, run
+from poe_engine.runs import (
+    build_composition,
+    build_experts,
+    check_checksums,
+    checksums,
+    resolve_device,
+    run,
+)
 from poe_engine.samplers import SamplerError
 from poe_engine.weights import WeightsError
 
@@ -50,15 +58,16 @@ class Panel:
     log_weights: np.ndarray  # (T, L)
     ess: np.ndarray  # (T,)
     t: np.ndarray  # (T,)
-    experts: tuple[str, ...]
-    reward: str | None
+    experts: list[tuple[str, ...]]  # per step, those in play
+    reward: list[str | None]  # per step
 
 
 def build_parser() -> Parser:
     p = Parser(prog="poe-desktop record",
                description="Record a run (or a comparison grid) to MP4, GIF or PNG frames.")
     add_sampler_options(p)
-    p.add_argument("--config", help="run configuration (JSON) to replay; options given here win")
+    p.add_argument("--config", help="run configuration (.json, or a run's .npz) to replay, "
+                   "with its expert weights and steering; options given here win")
     p.add_argument("--out", required=True, help="run.mp4 | run.gif | frames_dir/")
     p.add_argument("--size", type=_size, default=None,
                    help="frame size WxH (default 800x800; for grids, each panel's, 360x360)")
@@ -91,25 +100,28 @@ def _device(args: argparse.Namespace):
 
 def run_panels(args: argparse.Namespace, experts: dict | None = None,
                device: torch.device | None = None) -> list[Panel]:
-    """The runs to record: one, or a grid's, all from the same seed. `experts` (those of
-    `args.weights`) and `device`: when already known."""
+    """The runs to record: one (with the expert weights and steering of a --config file), or
+    a grid's, all from the same seed. `experts` (those of `args.weights`) and `device`:
+    when already known."""
     device = device or _device(args)
     settings = settings_from(args)
     if experts is None:
         experts = build_experts(args.weights, device)
     if args.grid == "experts":
-        jobs = [(f"{name} alone (Euler)", "euler", [name], None) for name in EXPERT_NAMES]
-        jobs.append(("product (AIS)", "ais", list(EXPERT_NAMES), reward_from(args)))
+        jobs = [(f"{name} alone (Euler)", "euler", build_composition(experts, [name], None),
+                 ()) for name in EXPERT_NAMES]
+        jobs.append(("product (AIS)", "ais",
+                     build_composition(experts, EXPERT_NAMES, reward_from(args)), ()))
     elif args.grid == "colors":
-        jobs = [(f"product → {c}", "ais", list(EXPERT_NAMES), ColorReward(c, args.strength))
+        jobs = [(f"product → {c}", "ais",
+                 build_composition(experts, EXPERT_NAMES, ColorReward(c, args.strength)), ())
                 for c in ("red", "green", "blue")]
     else:
-        reward = reward_from(args)
-        jobs = [("", args.sampler, list(parse_experts(args.experts)), reward)]
+        _, composition, events = replay_setup(args, experts, device)
+        jobs = [("", args.sampler, composition, events)]
     panels = []
-    for title, sampler, enabled, reward in jobs:
-        composition = build_composition(experts, enabled, reward)
-        result = run(composition, settings, sampler, args.seed, device)
+    for title, sampler, composition, events in jobs:
+        result = run(composition, settings, sampler, args.seed, device, events=events)
         recs = result.records
         panels.append(Panel(
             title=title,
@@ -117,7 +129,7 @@ def run_panels(args: argparse.Namespace, experts: dict | None = None,
             log_weights=np.stack([r.log_weights.cpu().numpy() for r in recs]),
             ess=np.array([r.ess for r in recs]),
             t=np.array([r.t for r in recs]),
-            experts=tuple(enabled), reward=None if reward is None else reward.name))
+            experts=[r.experts for r in recs], reward=[r.reward for r in recs]))
         print(f"  {title or sampler}: {len(recs)} steps in {result.seconds:.1f} s",
               file=sys.stderr)
     return panels
@@ -154,8 +166,8 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
             for p in panels:
                 image = view.render(p.clouds[k])
                 if not args.no_overlay:
-                    info = FrameInfo(k + 1, len(p.clouds), float(p.t[k]), p.experts, p.reward,
-                                     float(p.ess[k]), p.log_weights.shape[1])
+                    info = FrameInfo(k + 1, len(p.clouds), float(p.t[k]), p.experts[k],
+                                     p.reward[k], float(p.ess[k]), p.log_weights.shape[1])
                     burn_text(image, overlay_lines(info))
                 images.append(image)
             frame = images[0] if not args.grid else compose_grid(images,
@@ -187,6 +199,7 @@ def main(argv: list[str]) -> int:
         settings_from(args)  # the settings' own checks, for values a --config gave
         device = _device(args)
         experts = build_experts(args.weights, device)
+        check_checksums(args.checksums, checksums(experts), args.config)
         import pyqtgraph as pg
 
         app = pg.mkQApp("poe-desktop record")

@@ -55,6 +55,10 @@ class Frame:
     trail: np.ndarray | None = None  # (k, N, 3): the shown particle's own last k positions
     seconds_left: float | None = None  # at the recent rate
     threads: str = ""  # the sampler's thread count, once chosen
+    # what the step used (see StepRecord): its steering log is derived from these
+    weights: tuple[float, ...] = ()  # of `experts`
+    strength: float | None = None  # of `reward`
+    precision: str = "fp32"
 
 
 class SamplerWorker(QObject):
@@ -151,7 +155,7 @@ class SamplerWorker(QObject):
                     self._rate.seconds_left(record.steps - record.index - 1),
                     threads.summary() if threads is not None else ""))
                 self._pause_if_asked(record.index)
-                self._wait_for_pace()
+                self._wait_for_pace(started)
             self.finished.emit("stopped")
         except torch.cuda.OutOfMemoryError:
             self.failed.emit(f"{OUT_OF_MEMORY[0].upper()}{OUT_OF_MEMORY[1:]}.")
@@ -167,9 +171,9 @@ class SamplerWorker(QObject):
         st = self.config.settings
         return ThreadTrial(("cpu", st.particles, st.points, st.precision))
 
-    def _wait_for_pace(self) -> None:
+    def _wait_for_pace(self, started: float) -> None:
         with self._lock:
-            delay = self._pace.delay(time.perf_counter())
+            delay = self._pace.delay(started, time.perf_counter())
             if delay > 0 and not self._stop.is_set():
                 self._lock.wait(delay)  # stop, resume or a new pace wake it early
 
@@ -212,4 +216,7 @@ class SamplerWorker(QObject):
             trail=trail,
             seconds_left=seconds_left,
             threads=threads,
+            weights=record.weights,
+            strength=record.strength,
+            precision=record.precision,
         )

@@ -10,12 +10,30 @@ from pathlib import Path
 
 import torch
 
+from . import steering
 from .errors import InputError, OutputError, number_problem, one_line, shown
 from .experts import MAX_STRENGTH, ColorReward, parse_color, parse_experts
-from .exports import CONFIG_KEYS, DEVICES, config_from_args, load_config, save_config, write_ply
+from .exports import (
+    CONFIG_KEYS,
+    DEVICES,
+    RUN_KEYS,
+    check_config,
+    config_from_args,
+    load_config,
+    save_config,
+    trajectory_meta,
+    write_ply,
+)
 from .paths import check_output_path
 from .precision import PRECISIONS, resolve_precision
-from .runs import OUT_OF_MEMORY, build_composition, build_experts, run
+from .runs import (
+    OUT_OF_MEMORY,
+    build_experts,
+    check_checksums,
+    checksums,
+    composition_for,
+    run,
+)
 from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
 from .weights import DEFAULT_DIR, WeightsError
@@ -101,7 +119,7 @@ def _colors(text: str) -> str:
 
 def _experts(text: str) -> str:
     try:
-        return ",".join(parse_experts(text))
+        return ",".join(parse_experts(text)) or "none"
     except InputError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
 
@@ -112,12 +130,13 @@ def resolve_device(name: str):
 
 def add_sampler_options(p: argparse.ArgumentParser) -> None:
     """The options of `poe-engine sample`, shared with other front ends. Their dests, less
-    `weights`, are the keys of a run configuration (`exports.CONFIG_KEYS`)."""
+    `weights`, are the keys of a run configuration (`exports.CONFIG_KEYS`); its other keys
+    (`exports.RUN_KEYS`) are attributes too, None unless a --config file gives them."""
     d = SamplerSettings()
     limit = SamplerSettings.LIMITS
     p.add_argument("--sampler", choices=sorted(SAMPLERS), default="ais")
     p.add_argument("--experts", type=_experts, default="x,y,z,color",
-                   help="comma list of x,y,z,color")
+                   help="comma list of x,y,z,color, or none")
     p.add_argument("--reward", type=_reward, default="red",
                    help="red | green | blue | white | #RRGGBB | none")
     p.add_argument("--strength", type=number(0.0, MAX_STRENGTH), default=300.0,
@@ -141,6 +160,8 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
     add_precision_option(p)
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
+    # A configuration's keys that no option sets (`parse_with_config` fills them).
+    p.set_defaults(**dict.fromkeys(RUN_KEYS))
 
 
 def add_precision_option(p: argparse.ArgumentParser) -> None:
@@ -165,16 +186,19 @@ def parse_with_config(
     and an option of dest `config` (`add_config_option`).
 
     With `--config PATH`, the configuration's values become that parser's defaults and
-    `argv` is parsed again, so options given on the command line win over the file. A bad
-    file raises InputError (one line naming the file); argparse errors go through
-    `parser.error`. Note: the defaults stay set on `subparser` afterwards.
+    `argv` is parsed again, so options given on the command line win over the file; its
+    keys that no option sets (`exports.RUN_KEYS`: expert weights, checksums, steering)
+    become attributes of the result (None without a file). A bad file raises InputError
+    (one line naming the file); argparse errors go through `parser.error`. Note: the
+    defaults stay set on `subparser` afterwards.
     """
     args = parser.parse_args(argv)
     path = getattr(args, "config", None)
     if path is None:
         return args
     config = load_config(path)
-    (subparser or parser).set_defaults(**{k: v for k, v in config.items() if k in CONFIG_KEYS})
+    (subparser or parser).set_defaults(**{k: v for k, v in config.items()
+                                          if k in CONFIG_KEYS + RUN_KEYS})
     return parser.parse_args(argv)
 
 
@@ -191,10 +215,20 @@ def reward_from(args: argparse.Namespace) -> ColorReward | None:
     return None if args.reward.lower() == "none" else ColorReward(args.reward, args.strength)
 
 
+def replay_setup(args: argparse.Namespace, experts: dict, device: torch.device):
+    """The configuration a run of parsed sampler options starts from (the device and
+    precision that will run, not 'auto'; the checksums of `experts`), its composition and
+    its steering events. InputError where a --config file was made with other weights."""
+    check_checksums(args.checksums, checksums(experts), args.config)
+    config = check_config(config_from_args(args) | {
+        "device": device.type, "precision": resolve_precision(args.precision, device),
+        "checksums": checksums(experts)})
+    composition = composition_for(experts, steering.Controls.from_config(config))
+    return config, composition, steering.events_from_config(config)
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    enabled = parse_experts(args.experts)
-    reward = reward_from(args)
     # Every output is checked (and its folder created) before the run, not after it.
     out = check_output_path("--out", args.out, (".npz",))
     ply = None if args.ply is None else check_output_path("--ply", args.ply, (".ply",))
@@ -202,12 +236,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
                     else check_output_path("--save-config", args.save_config, (".json",)))
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
-    composition = build_composition(experts, enabled, reward)
-    # The device and precision that ran, not 'auto', so a replay computes the same numbers.
-    config = config_from_args(args) | {"experts": ",".join(enabled), "device": device.type,
-                                       "precision": resolve_precision(args.precision, device)}
-    meta = dict(config)  # a superset of the configuration: --config reads it back
-    result = run(composition, settings, args.sampler, args.seed, device, meta)
+    config, composition, events = replay_setup(args, experts, device)
+    result = run(composition, settings, args.sampler, args.seed, device, events=events)
+    # What the run did (so a replay computes the same numbers): the .npz meta, a superset
+    # of the configuration, which --config reads back.
+    config = steering.config_from_records(config, result.records)
+    result.meta = trajectory_meta(config, len(result.records))
     writes = [(out, result.save_npz)]
     if ply is not None:
         writes.append((ply, lambda path: write_ply(path, result.final)))
@@ -221,9 +255,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_FAILURE
     fid = result.fidelity()
-    reward_name = "none" if reward is None else reward.name
-    print(f"{args.sampler} | experts {','.join(enabled)} | reward {reward_name} | "
-          f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
+    changes = len(config["steering"])
+    print(f"{args.sampler} | experts {config['experts']} | reward {config['reward']} | "
+          + (f"{changes} steering change{'s' * (changes != 1)} | " if changes else "")
+          + f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
           f"{settings.steps} steps | {result.seconds:.1f} s on {device}")
     print(fid.line())
     print("wrote " + ", ".join(str(path) for path, _ in writes))

@@ -41,6 +41,8 @@ class GenerativeExpert(Protocol):
 # --------------------------------------------------------------------------- axis experts
 
 AXES = ("x", "y", "z")
+# Every generative expert a run may hold, in the order a composition holds them.
+EXPERT_NAMES = (*AXES, "color")
 TIME_FREQUENCIES = 8
 
 
@@ -76,6 +78,7 @@ class AxisFlowExpert(nn.Module):
     noise_std = NOISE.position_std
     bounds = None
     mean_mobility = 0.0
+    sha256: str | None = None  # of its weight file, when loaded from one (`weights.py`)
 
     def __init__(self, axis: str, net: AxisFlowNet | None = None) -> None:
         super().__init__()
@@ -217,14 +220,17 @@ EXPERT_NAMES = (*AXES, MonochromeColorExpert.name)
 
 
 def parse_experts(spec: str | Iterable[str]) -> tuple[str, ...]:
-    """'x,y,color' (or names in a list) -> the names, checked, without repeats."""
+    """'x,color' (or names in a list) -> the names, checked, without repeats;
+    'none' -> () (every expert switched off)."""
     names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
     names = [n for n in names if n]
+    if [n.lower() for n in names] == ["none"]:
+        return ()
     unknown = [n for n in names if n not in EXPERT_NAMES]
     if unknown or not names:
         raise InputError(
             f"unknown expert(s) {cut(', '.join(unknown)) if unknown else '(none given)'}: "
-            f"choose from {','.join(EXPERT_NAMES)}"
+            f"choose from {','.join(EXPERT_NAMES)}, or none"
         )
     return tuple(dict.fromkeys(names))
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import steering
 from .errors import InputError
 from .experts import ColorReward, GenerativeExpert, MonochromeColorExpert
 from .exports import write_trajectory_npz
@@ -63,6 +64,34 @@ def build_composition(
     return composition
 
 
+def checksums(experts: dict[str, GenerativeExpert]) -> dict[str, str]:
+    """name -> sha256 of the weight file of each expert loaded from one."""
+    return {name: e.sha256 for name, e in experts.items() if getattr(e, "sha256", None)}
+
+
+def check_checksums(expected: dict[str, str] | None, loaded: dict[str, str],
+                    source: object) -> None:
+    """A replay runs with the weights its configuration was made with: InputError (one
+    line naming `source`, the configuration) where `expected` (its `checksums`) differs
+    from the `loaded` weights' checksums."""
+    differ = [name for name in (expected or {}) if loaded.get(name) != expected[name]]
+    if differ:
+        name = differ[0]
+        raise InputError(
+            f"{source}: the run was made with other expert weights (checksum of "
+            f"{', '.join(differ)}: {expected[name][:12]}…, loaded: "
+            f"{(loaded.get(name) or 'none')[:12]}…); use --weights with the run's weights")
+
+
+def composition_for(experts: dict[str, GenerativeExpert],
+                    controls: steering.Controls) -> Composition:
+    """Every expert in a composition, switched and weighted as `controls` say, with its
+    reward."""
+    composition = Composition.of(experts.values())
+    steering.apply(composition, controls)
+    return composition
+
+
 @dataclass
 class RunResult:
     records: list[StepRecord]
@@ -78,7 +107,8 @@ class RunResult:
         return fidelity(self.final)
 
     def save_npz(self, path: str | Path) -> Path:
-        """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), meta (JSON)."""
+        """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), the steered
+        columns (`steering.columns`), meta (JSON)."""
         return write_trajectory_npz(
             path,
             trajectory=torch.stack([r.best for r in self.records]).cpu().numpy(),
@@ -87,6 +117,7 @@ class RunResult:
             resampled=np.array([r.resampled for r in self.records]),
             t=np.array([r.t for r in self.records]),
             meta=self.meta,
+            steered=steering.columns(self.records),
         )
 
 
@@ -97,9 +128,12 @@ def run(
     seed: int = 0,
     device: torch.device | str = "cpu",
     meta: dict | None = None,
+    events: Iterable[steering.SteeringEvent] = (),
 ) -> RunResult:
+    """Run to the end; `events` (steering) are applied to `composition` at their steps."""
     if sampler not in SAMPLERS:
         raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     start = time.perf_counter()
-    records = list(SAMPLERS[sampler](composition, settings, seed=seed, device=device))
+    stream = SAMPLERS[sampler](composition, settings, seed=seed, device=device)
+    records = list(steering.replayed(composition, events, stream))
     return RunResult(records, time.perf_counter() - start, settings, meta or {})

@@ -93,6 +93,8 @@ class StepRecord:
     experts: tuple[str, ...]  # experts in play at this step
     reward: str | None  # reward in play at this step
     precision: str = "fp32"  # of the experts' matrix products
+    weights: tuple[float, ...] = ()  # of the experts in play, in the order of `experts`
+    strength: float | None = None  # of the reward in play (None: no reward)
     particles: torch.Tensor | None = None  # (L, N, 6) when settings.keep_particles
     # device values behind the properties below
     ess_value: torch.Tensor | None = None  # 0-d
@@ -197,6 +199,8 @@ def _record(
         experts=product.names,
         reward=None if product.reward is None else product.reward.name,
         precision=precision,
+        weights=tuple(w for _, w in product.experts),
+        strength=None if product.reward is None else product.reward.strength,
         particles=x.clone() if settings.keep_particles else None,
         ess_value=ess,
         resampled_flag=resampled,

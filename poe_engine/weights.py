@@ -239,8 +239,19 @@ def load_axis_experts(
         except Exception as err:  # safetensors raises several types for corrupt files
             raise WeightsError(f"{path}: cannot load ({cut(one_line(err), 80)}); "
                                f"{rebuild_hint(directory)}") from None
-        experts[axis] = AxisFlowExpert(axis, net).to(device).eval()
+        expert = AxisFlowExpert(axis, net).to(device).eval()
+        expert.sha256 = manifest["files"][path.name]["sha256"]  # checked against the file
+        experts[axis] = expert
     return experts
+
+
+def manifest_checksums(directory: str | Path | None = None) -> dict[str, str]:
+    """axis -> the sha256 the manifest of `directory` gives its weight file (the file
+    itself is checked when it is loaded). WeightsError for an unusable manifest."""
+    directory = Path(directory) if directory is not None else DEFAULT_DIR
+    files = read_manifest(directory)["files"]
+    return {axis: files[expert_file(axis)]["sha256"] for axis in AXES
+            if expert_file(axis) in files}
 
 
 def _check_file(path: Path, axis: str, entry: dict | None, shapes: dict[str, list[int]],

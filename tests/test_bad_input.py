@@ -191,6 +191,7 @@ def test_record_options_are_usage_errors_before_any_window(option, value, tmp_pa
 
 # ----------------------------------------------------------------- 5. configuration files
 F = '{"format": "poe-run-config/1", '
+F2 = '{"format": "poe-run-config/2", '
 BAD_CONFIG_TEXTS = [
     ("{steps: 6", "not valid JSON"), ("[" * 100_000, "nested too deeply"),
     ("[1, 2]", "not a run configuration"), ('{"format": "poe-run-config/9"}', "format"),
@@ -210,6 +211,18 @@ BAD_CONFIG_TEXTS = [
     (F + '"experts": "x,w"}', "unknown expert(s) w"),
     (F + '"sampler": "ddim"}', "sampler must be one of"),
     (F + '"device": ["cpu"]}', "device must be one of"),
+    (F + '"expert_weights": {"x": 2}}', "unknown key(s) expert_weights"),  # a /2 key
+    (F2 + '"expert_weights": {"w": 2}}', "expert_weights names unknown expert(s) w"),
+    (F2 + '"expert_weights": {"x": -1}}', "expert_weights.x must lie in [0, 10]"),
+    (F2 + '"expert_weights": [2, 1]}', "expert_weights must be an object"),
+    (F2 + '"checksums": {"x": "abc"}}', "checksums.x must be 64 lowercase hexadecimal"),
+    (F2 + '"checksums": {"color": "' + "0" * 64 + '"}}', "checksums names unknown"),
+    (F2 + '"steering": {}}', "steering must be a list"),
+    (F2 + '"steering": [{"step": 0, "reward": "red"}]}', "steering[0].step must lie in"),
+    (F2 + '"steering": [{"step": 2}]}', "steering[0] changes nothing"),
+    (F2 + '"steering": [{"step": 2, "experts": "x,w"}]}', "unknown expert(s) w"),
+    (F2 + '"steering": [{"step": 2, "strength": 1}, {"step": 1, "strength": 2}]}',
+     "steering[1].step must come after step 2"),
 ]
 
 

@@ -24,14 +24,13 @@ def test_one_slow_step_is_not_hidden_by_a_smoothed_guess():
     assert meter.rate() == pytest.approx(3 / 1.2)
 
 
-def test_a_pace_spaces_the_steps_and_never_bursts_to_catch_up():
+def test_a_pace_spaces_the_starts_of_the_steps_and_never_bursts_to_catch_up():
     pace = Pace(4.0)
-    assert pace.delay(0.0) == pytest.approx(0.25)
-    assert pace.delay(0.25) == pytest.approx(0.25)  # the next step is due at 0.5
-    assert pace.delay(2.0) == 0.0  # a slow step: due now, not a burst of 6 steps
-    assert pace.delay(2.0) == pytest.approx(0.25)
+    assert pace.delay(started=0.0, now=0.05) == pytest.approx(0.20)  # a quick step waits
+    assert pace.delay(started=0.25, now=0.75) == 0.0  # a slow one does not, and earns no burst
+    assert pace.delay(started=0.75, now=0.80) == pytest.approx(0.20)
     pace.steps_per_second = None
-    assert pace.delay(2.1) == 0.0
+    assert pace.delay(started=1.0, now=1.0) == 0.0
 
 
 def test_the_thread_trial_keeps_the_faster_count_and_remembers_it():
