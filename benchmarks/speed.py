@@ -124,7 +124,7 @@ def main() -> int:
     precision = resolve_precision("auto", device)
     steps = 4 if device.type == "cpu" else 32
     print(f"\nscaling ({precision}, grouped, {steps} steps, 3 Langevin): "
-          "seconds per level and per million point-evaluations")
+          "cost per level, and per thousand particle-points")
     print("| particles | points | s/level | GFLOP/s | % of the used ceiling | "
           "us per 1k particle-points per level |")
     print("| --- | --- | --- | --- | --- | --- |")
