@@ -41,17 +41,22 @@ def resolve_precision(name: str, device: torch.device | str) -> str:
 @functools.cache
 def bf16_speedup(device: str) -> float:
     """How many times faster the experts' products run in bf16 than in fp32 on `device`
-    (measured once per process). A device where bf16 is emulated stops the probe after
-    one slow try, so the probe stays short (well under a second) everywhere."""
-    fp32 = _product_seconds(torch.float32, device, _PROBE_REPEATS)
-    once = _product_seconds(torch.bfloat16, device, 1)
-    if once > 2 * fp32:
-        return fp32 / once
-    return fp32 / min(once, _product_seconds(torch.bfloat16, device, _PROBE_REPEATS))
+    (measured once per process). The two precisions are timed in turn, best of each, so
+    that a load which comes and goes meanwhile weighs on both alike. A device where bf16
+    is emulated stops the probe after one slow try, so the probe stays short (well under
+    a second) everywhere."""
+    fp32 = [_product_seconds(torch.float32, device)]
+    bf16 = [_product_seconds(torch.bfloat16, device)]
+    if bf16[0] > 2 * fp32[0]:
+        return fp32[0] / bf16[0]
+    for _ in range(_PROBE_REPEATS - 1):
+        fp32.append(_product_seconds(torch.float32, device))
+        bf16.append(_product_seconds(torch.bfloat16, device))
+    return min(fp32) / min(bf16)
 
 
-def _product_seconds(dtype: torch.dtype, device: str, repeats: int) -> float:
-    """Best time of one batched layer of the experts' size, after a warm-up call."""
+def _product_seconds(dtype: torch.dtype, device: str) -> float:
+    """Time of one batched layer of the experts' size, after a warm-up call."""
     g = torch.Generator(device=device).manual_seed(0)
     rows = _PROBE_ROWS.get(torch.device(device).type, _PROBE_ROWS_ACCELERATOR)
     h = torch.randn(3, rows, 256, generator=g, device=device).to(dtype)
@@ -62,14 +67,11 @@ def _product_seconds(dtype: torch.dtype, device: str, repeats: int) -> float:
         torch.nn.functional.silu(torch.baddbmm(b, h, w))
 
     layer()
-    best = float("inf")
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        layer()
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best
+    _sync(device)
+    start = time.perf_counter()
+    layer()
+    _sync(device)
+    return time.perf_counter() - start
 
 
 def _sync(device: str) -> None:
