@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -23,7 +22,6 @@ from poe_engine.exports import (
     save_config,
     trajectory_meta,
     write_ply,
-    write_trajectory_npz,
 )
 from poe_engine.precision import resolve_precision
 from poe_engine.product import Composition
@@ -36,7 +34,8 @@ from poe_engine.runs import (
     resolve_device,
 )
 from poe_engine.samplers import SAMPLERS, SamplerSettings
-from poe_engine.steering import columns, config_from_records
+from poe_engine.steering import config_from_records
+from poe_engine.trajectory import Trajectory
 from poe_engine.weights import WeightsError
 
 from .frames import Frame, FrameSource
@@ -309,11 +308,8 @@ class RunSession(QObject):
             path.parent.mkdir(parents=True, exist_ok=True)
             f, config = self.frames, self.recorded_config()
             if kind == ".npz":
-                write_trajectory_npz(
-                    path, np.stack([x.cloud for x in f]), np.stack([x.log_weights for x in f]),
-                    np.array([x.ess for x in f]), np.array([x.resampled for x in f]),
-                    np.array([x.t for x in f]), trajectory_meta(config, f[-1].index + 1),
-                    steered=columns(f))
+                Trajectory.from_records(f).save_npz(path, trajectory_meta(config,
+                                                                          f[-1].index + 1))
             elif kind == ".ply":
                 write_ply(path, f[-1].cloud)
             else:

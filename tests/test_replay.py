@@ -184,9 +184,9 @@ def test_poe_desktop_record_replays_the_steering(shipped_experts, tmp_path):
                           "steps": 8, "langevin": 1, "device": "cpu", "precision": "fp32"})
     path = save_config(tmp_path / "run.json", config_from_records(start, records))
     [panel] = run_panels(parse_args(["--config", str(path), "--out", str(tmp_path / "r.gif")]))
-    assert np.array_equal(panel.clouds, np.stack([r.best.numpy() for r in records]))
-    assert panel.experts[3] == ("y", "z", "color") and panel.reward[3] == "green"
-    assert panel.reward[-1] is None
+    assert np.array_equal(panel.trajectory.clouds, np.stack([r.best.numpy() for r in records]))
+    assert panel.trajectory.experts[3] == ("y", "z", "color")
+    assert panel.trajectory.reward[3] == "green" and panel.trajectory.reward[-1] is None
 
 
 def test_steering_is_checked_like_the_rest_of_a_configuration():
