@@ -1,24 +1,15 @@
-"""The panels and a run: what a run starts from (read off the Experts, Reward and Sampler
-panels), the panels' changes during a run (steering) and a run configuration put back
-into the panels."""
+"""The panels and a run: what a run starts from (a RunSpec read off the Experts, Reward
+and Sampler panels), the panels' changes during a run (steering) and a run configuration
+put back into the panels."""
 
 from __future__ import annotations
 
-from poe_engine.experts import ColorReward
-from poe_engine.exports import config_from_args
+from poe_engine.experts import EXPERT_NAMES, ColorReward
+from poe_engine.spec import RunSpec
+from poe_engine.steering import Controls
 
-from .session import RunConfig, RunSession
+from .session import RunSession
 from .widgets import ExpertsPanel, RewardPanel, SamplerPanel
-
-
-def default_config() -> dict:
-    """The run configuration of `poe-engine sample` with no options: what a configuration
-    file's missing keys mean."""
-    from poe_engine.cli import Parser, add_sampler_options
-
-    parser = Parser()
-    add_sampler_options(parser)
-    return config_from_args(parser.parse_args([]))
 
 
 def reward_of(reward_panel: RewardPanel) -> ColorReward:
@@ -26,48 +17,49 @@ def reward_of(reward_panel: RewardPanel) -> ColorReward:
 
 
 def run_request(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPanel) -> dict:
-    """The keyword arguments of `RunSession.start` that the panels hold; ValueError (one
-    line) for settings that cannot run."""
-    config = RunConfig(sampler.settings(), sampler.sampler_name(), sampler.seed.value(),
-                       sampler.device.currentText(), sampler.pace_value())
-    return {"config": config, "enabled": experts.enabled_experts(),
-            "weights": {n: s.value() for n, s in experts.weights.items()},
-            "reward": reward_of(reward), "reward_on": experts.reward.isChecked()}
+    """The keyword arguments of `RunSession.start` that the panels hold: the run (a
+    RunSpec), the reward the Reward panel holds (switched on or not) and the pace;
+    ValueError (one line) for settings that cannot run."""
+    color = reward_of(reward)
+    controls = Controls(tuple(experts.enabled_experts()),
+                        tuple(experts.weights[n].value() for n in EXPERT_NAMES),
+                        color.name if experts.reward.isChecked() else None, color.strength)
+    spec = RunSpec(sampler.sampler_name(), sampler.settings(), controls, sampler.seed.value(),
+                   sampler.device.currentText())
+    return {"spec": spec, "reward": color, "pace": sampler.pace_value()}
 
 
 def apply_config(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPanel,
                  config: dict) -> None:
-    """Fill the panels from a run configuration (`poe_engine.exports.load_config`); keys it
-    lacks take `poe-engine sample`'s defaults. Raises ValueError (one line) for a value
-    the panels cannot hold (the Sampler panel keeps the values it could take)."""
-    full = default_config() | config
-    rejected = sampler.apply({
-        "sampler": full["sampler"], "device": full["device"], "seed": full["seed"],
-        "particles": full["particles"], "points": full["points"], "steps": full["steps"],
-        "langevin_steps": full["langevin"], "kappa": full["kappa"],
-        "precision": full["precision"]})
-    strength = full["strength"]
+    """Fill the panels from a run configuration (`poe_engine.exports.load_config`), read as
+    a RunSpec: keys it lacks take `poe-engine sample`'s defaults. Raises ValueError (one
+    line) for a value the panels cannot hold (the Sampler panel keeps the values it could
+    take)."""
+    spec = RunSpec.from_dict(config)
+    st, controls = spec.settings, spec.controls
+    rejected = sampler.apply({"sampler": spec.sampler, "device": spec.device, "seed": spec.seed}
+                             | {name: getattr(st, name) for name in (
+                                 "particles", "points", "steps", "langevin_steps", "kappa",
+                                 "precision")})
     spin = reward.strength
-    if not spin.minimum() <= strength <= spin.maximum():
+    if not spin.minimum() <= controls.strength <= spin.maximum():
         rejected.append("strength")
-    weights = full["expert_weights"]
+    weights = dict(zip(EXPERT_NAMES, controls.weights, strict=True))
     for name, spin_ in experts.weights.items():
-        if round(weights.get(name, 1.0), spin_.decimals()) != weights.get(name, 1.0):
+        if round(weights[name], spin_.decimals()) != weights[name]:
             rejected.append(f"expert_weights.{name}")
     if rejected:
         raise ValueError(f"the app cannot take {', '.join(rejected)} from this "
                          "configuration (out of the panels' ranges or precision)")
-    sampler.advanced.update({k: full[k] for k in sampler.advanced})
-    enabled = set(full["experts"].split(","))
+    sampler.advanced.update({name: getattr(st, name) for name in sampler.advanced})
     for name, box in experts.toggles.items():
-        box.setChecked(name in enabled)
+        box.setChecked(name in controls.enabled)
     for name, spin_ in experts.weights.items():
-        spin_.setValue(weights.get(name, 1.0))
-    color = full["reward"]
-    experts.reward.setChecked(color.lower() != "none")
-    if color.lower() != "none":
-        reward.set_color(color)
-    spin.set_exact(strength)
+        spin_.setValue(weights[name])
+    experts.reward.setChecked(controls.reward is not None)
+    if controls.reward is not None:
+        reward.set_color(controls.reward)
+    spin.set_exact(controls.strength)
 
 
 def connect_steering(experts: ExpertsPanel, reward: RewardPanel, session: RunSession) -> None:

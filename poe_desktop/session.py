@@ -9,20 +9,14 @@ host-memory `Frame`s); the session, on the GUI thread, only stores and forwards 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
-from poe_engine.experts import ColorReward, GenerativeExpert
-from poe_engine.exports import (
-    CONFIG_FORMAT,
-    check_config,
-    save_config,
-    trajectory_meta,
-    write_ply,
-)
+from poe_engine.experts import EXPERT_NAMES, ColorReward, GenerativeExpert
+from poe_engine.exports import save_config, trajectory_meta, write_ply
 from poe_engine.precision import resolve_precision
 from poe_engine.product import Composition
 from poe_engine.runs import (
@@ -33,7 +27,8 @@ from poe_engine.runs import (
     checksums,
     resolve_device,
 )
-from poe_engine.samplers import SAMPLERS, SamplerSettings
+from poe_engine.samplers import SAMPLERS
+from poe_engine.spec import RunSpec
 from poe_engine.steering import config_from_records
 from poe_engine.trajectory import Trajectory
 from poe_engine.weights import WeightsError
@@ -41,15 +36,6 @@ from poe_engine.weights import WeightsError
 from .frames import Frame, FrameSource
 from .recording import FrameInfo, Recorder, RecordingError
 from .worker import StreamWorker, end_thread, start_on_thread
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    settings: SamplerSettings
-    sampler: str = "ais"
-    seed: int = 0
-    device: str = "cpu"  # auto | cpu | cuda: resolved as the run starts
-    pace: float | None = None  # at most this many steps a second; None: as fast as it goes
 
 
 def failure_message(err: BaseException) -> str:
@@ -101,33 +87,45 @@ class RunSession(QObject):
         return self._experts[device]
 
     # ------------------------------------------------------------------ run control
-    def start(self, config: RunConfig, enabled: list[str], weights: dict[str, float],
-              reward: ColorReward, reward_on: bool, start_paused: bool = False,
+    def start(self, spec: RunSpec, reward: ColorReward | None = None,
+              pace: float | None = None, start_paused: bool = False,
               pause_after: int | None = None) -> bool:
-        """Start a run (False, and `problem` said why, where it cannot start).
-        `pause_after`: pause right after that step (1-based)."""
+        """Start the run of `spec` (its steering log left aside: the user steers); False,
+        and `problem` said why, where it cannot start. `reward`: the reward switched on
+        later in the run if `spec` starts without one (default: red at the spec's strength).
+        `pace`: at most so many steps a second. `pause_after`: pause right after that step
+        (1-based)."""
         try:
-            self.device = str(resolve_device(config.device))
+            self.device = str(resolve_device(spec.device))
             experts = self.experts_on(self.device)
             check_checksums(self.checksums, checksums(experts), "the run configuration")
         except (ValueError, WeightsError, RuntimeError) as err:
             self.problem.emit("Cannot start the run", str(err))
             return False
-        config = replace(config, device=self.device)
-        self.composition = build_composition(experts, enabled, reward)
-        self.composition.set_reward_enabled(reward_on)
-        for name, weight in weights.items():
+        controls = spec.controls
+        if controls.reward is not None:
+            reward = ColorReward(controls.reward, controls.strength)
+        self.composition = build_composition(experts, controls.enabled,
+                                             reward or ColorReward("red", controls.strength))
+        self.composition.set_reward_enabled(controls.reward is not None)
+        for name, weight in zip(EXPERT_NAMES, controls.weights, strict=True):
             self.composition.set_weight(name, weight)
-        self.run_config = self._config_at_start(config, enabled, weights, reward, reward_on,
-                                                experts)
+        # as `poe-engine sample --config` / `poe-desktop record --config` read it, as it
+        # starts, with the precision that runs, never 'auto', so that a replay computes the
+        # same numbers; `recorded_config` says what it did
+        precision = resolve_precision(spec.precision, self.device)
+        spec = spec.replace(device=self.device, steering=(),
+                            settings=replace(spec.settings, precision=precision),
+                            checksums=tuple(checksums(experts).items()))
+        self.run_config = spec.to_dict()
         self.frames.clear()
         # every particle is needed to follow the shown particle's own ancestry for its trail
-        settings = replace(config.settings, keep_particles=True)
-        composition, sampler = self.composition, SAMPLERS[config.sampler]
+        settings = replace(spec.settings, keep_particles=True)
+        composition, sampler = self.composition, SAMPLERS[spec.sampler]
         self.source = FrameSource(
-            lambda: sampler(composition, settings, config.seed, config.device),
-            config.device, (settings.particles, settings.points, settings.precision))
-        self.worker = StreamWorker(self.source, config.pace)
+            lambda: sampler(composition, settings, spec.seed, spec.device),
+            spec.device, (settings.particles, settings.points, settings.precision))
+        self.worker = StreamWorker(self.source, pace)
         self.worker.yielded.connect(self._on_frame)
         self.worker.finished.connect(self._on_finished)
         self.worker.errored.connect(self._on_errored)
@@ -136,29 +134,9 @@ class RunSession(QObject):
             self.worker.pause()
         self.worker.pause_after(pause_after)
         self.thread = start_on_thread(self.worker, self)
-        self.message.emit(f"Running {config.sampler.upper()} on {self.device}…", 0)
+        self.message.emit(f"Running {spec.sampler.upper()} on {self.device}…", 0)
         self.stateChanged.emit()
         return True
-
-    @staticmethod
-    def _config_at_start(config: RunConfig, enabled: list[str], weights: dict[str, float],
-                         reward: ColorReward, reward_on: bool, experts: dict) -> dict:
-        """The run as `poe-engine sample --config` / `poe-desktop record --config` read it,
-        as it starts; `recorded_config` says what it did (and the precision that ran)."""
-        st = config.settings
-        return check_config({
-            "format": CONFIG_FORMAT, "sampler": config.sampler,
-            "experts": ",".join(enabled) or "none",
-            "reward": reward.name if reward_on else "none",
-            "strength": reward.strength, "seed": config.seed,
-            "particles": st.particles, "points": st.points, "steps": st.steps,
-            "langevin": st.langevin_steps, "kappa": st.kappa, "ode_scale": st.ode_scale,
-            "ess_threshold": st.ess_threshold, "resampling": st.resampling,
-            "weighting": st.weighting, "device": config.device,
-            # the precision that runs, never 'auto', so that a replay computes the same numbers
-            "precision": resolve_precision(st.precision, config.device),
-            "expert_weights": dict(weights), "checksums": checksums(experts), "steering": [],
-        })
 
     def recorded_config(self) -> dict | None:
         """The configuration of the current or last run as it went: the controls its first

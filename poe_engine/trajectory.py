@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import steering
 from .exports import write_trajectory_npz
+from .steering import columns
 
 
 def _host(value: Any) -> np.ndarray:
@@ -52,7 +52,7 @@ class Trajectory:
             t=np.array([r.t for r in records]),
             experts=tuple(tuple(r.experts) for r in records),
             reward=tuple(r.reward for r in records),
-            steered=steering.columns(records),
+            steered=columns(records),
         )
 
     def __len__(self) -> int:

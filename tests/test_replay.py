@@ -10,15 +10,10 @@ import pytest
 from poe_engine.cli import main
 from poe_engine.errors import InputError
 from poe_engine.experts import ColorReward
-from poe_engine.exports import (
-    CONFIG_FORMAT,
-    check_config,
-    load_config,
-    save_config,
-    trajectory_meta,
-)
+from poe_engine.exports import load_config, save_config, trajectory_meta
 from poe_engine.runs import RunResult, build_composition
 from poe_engine.samplers import SamplerSettings, ais
+from poe_engine.spec import CONFIG_FORMAT, check_config
 from poe_engine.steering import config_from_records
 from poe_engine.weights import manifest_checksums
 

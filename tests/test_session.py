@@ -3,18 +3,18 @@
 import pytest
 
 from poe_desktop.frames import Frame
-from poe_desktop.session import RunConfig, RunSession
-from poe_engine.experts import EXPERT_NAMES, ColorReward
+from poe_desktop.session import RunSession
+from poe_engine.experts import ColorReward
 from poe_engine.samplers import SamplerSettings
+from poe_engine.spec import RunSpec
 
 pytestmark = pytest.mark.gui  # a Qt event loop (pytest-qt's QApplication)
 
 
 def start(session, steps=4, **kwargs):
-    config = RunConfig(SamplerSettings(particles=2, points=32, steps=steps, langevin_steps=0),
-                       "ais", 0, "cpu")
-    return session.start(config, list(EXPERT_NAMES), dict.fromkeys(EXPERT_NAMES, 1.0),
-                         ColorReward("red"), True, **kwargs)
+    spec = RunSpec(settings=SamplerSettings(particles=2, points=32, steps=steps,
+                                            langevin_steps=0), device="cpu")
+    return session.start(spec, **kwargs)
 
 
 def test_a_session_runs_to_the_end_and_says_so(qtbot):
