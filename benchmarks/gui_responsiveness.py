@@ -75,7 +75,7 @@ def main(steps: int = 128) -> int:
         during = [p for p in paints if p >= started[0]]
         rate = len(window.frames) / wall
         print(f"run: {reason}, {len(window.frames)} steps in {wall:.1f} s "
-              f"({rate:.2f} steps/s) on {window.device}, precision "
+              f"({rate:.2f} steps/s) on {window.session.device}, precision "
               f"{window.run_config['precision']}, sampler {window.frames[-1].threads}")
         print(f"without a window (as the command line): {cli_rate:.2f} steps/s; "
               f"the app reaches {100 * rate / cli_rate:.0f} % of it")

@@ -20,7 +20,8 @@ import torch
 from PySide6.QtCore import QThread, QTimer
 
 from poe_desktop import MainWindow
-from poe_desktop.worker import Frame, SamplerWorker
+from poe_desktop.frames import Frame
+from poe_desktop.worker import StreamWorker
 
 SETTINGS = {"particles": 2, "points": 32, "steps": 8, "langevin_steps": 1}
 COLORS = ("red", "green", "blue", "white", "#ff8000")
@@ -40,8 +41,8 @@ def rss_mb() -> float:
 
 def alive(window: MainWindow) -> dict[str, int]:
     gc.collect()
-    counts = dict.fromkeys(("SamplerWorker", "InfiniteLine", "Frame", "torch tensors"), 0)
-    kinds = {"SamplerWorker": SamplerWorker, "InfiniteLine": pg.InfiniteLine, "Frame": Frame,
+    counts = dict.fromkeys(("StreamWorker", "InfiniteLine", "Frame", "torch tensors"), 0)
+    kinds = {"StreamWorker": StreamWorker, "InfiniteLine": pg.InfiniteLine, "Frame": Frame,
              "torch tensors": torch.Tensor}
     for obj in gc.get_objects():
         kind = type(obj)  # not isinstance: some objects' __class__ warns when read

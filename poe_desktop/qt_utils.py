@@ -47,6 +47,12 @@ def signals_blocked(*objects: QObject) -> Iterator[None]:
             obj.blockSignals(was)
 
 
+def set_checked_quietly(action, on: bool) -> None:
+    """Check or uncheck a QAction (or a button) without its signals firing."""
+    with signals_blocked(action):
+        action.setChecked(on)
+
+
 def grab_window(window: QWidget) -> QImage:
     """Screenshot ``window`` as a QImage, making sure its OpenGL views are really in it.
 

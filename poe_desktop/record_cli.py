@@ -12,7 +12,6 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from poe_engine.cli import (
@@ -37,6 +36,7 @@ from poe_engine.runs import (
     run,
 )
 from poe_engine.samplers import SamplerError
+from poe_engine.trajectory import Trajectory
 from poe_engine.weights import WeightsError
 
 from .gui_gc import collect_if_due, collected_on_gui_thread
@@ -54,12 +54,7 @@ POINT_SIZE_RANGE = (0.5, 50.0)  # pixels
 @dataclass
 class Panel:
     title: str
-    clouds: np.ndarray  # (T, N, 6)
-    log_weights: np.ndarray  # (T, L)
-    ess: np.ndarray  # (T,)
-    t: np.ndarray  # (T,)
-    experts: list[tuple[str, ...]]  # per step, those in play
-    reward: list[str | None]  # per step
+    trajectory: Trajectory
 
 
 def build_parser() -> Parser:
@@ -122,15 +117,8 @@ def run_panels(args: argparse.Namespace, experts: dict | None = None,
     panels = []
     for title, sampler, composition, events in jobs:
         result = run(composition, settings, sampler, args.seed, device, events=events)
-        recs = result.records
-        panels.append(Panel(
-            title=title,
-            clouds=np.stack([r.best.cpu().numpy() for r in recs]),
-            log_weights=np.stack([r.log_weights.cpu().numpy() for r in recs]),
-            ess=np.array([r.ess for r in recs]),
-            t=np.array([r.t for r in recs]),
-            experts=[r.experts for r in recs], reward=[r.reward for r in recs]))
-        print(f"  {title or sampler}: {len(recs)} steps in {result.seconds:.1f} s",
+        panels.append(Panel(title, result.trajectory()))
+        print(f"  {title or sampler}: {len(result.records)} steps in {result.seconds:.1f} s",
               file=sys.stderr)
     return panels
 
@@ -159,15 +147,16 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
         view.set_point_size(4.0)
     last = None
     try:
-        for k in range(len(panels[0].clouds)):
+        for k in range(len(panels[0].trajectory)):
             if args.turntable:
                 view.orbit(0.75, 0)
             images = []
             for p in panels:
-                image = view.render(p.clouds[k])
+                tr = p.trajectory
+                image = view.render(tr.clouds[k])
                 if not args.no_overlay:
-                    info = FrameInfo(k + 1, len(p.clouds), float(p.t[k]), p.experts[k],
-                                     p.reward[k], float(p.ess[k]), p.log_weights.shape[1])
+                    info = FrameInfo(k + 1, len(tr), float(tr.t[k]), tr.experts[k],
+                                     tr.reward[k], float(tr.ess[k]), tr.log_weights.shape[1])
                     burn_text(image, overlay_lines(info))
                 images.append(image)
             frame = images[0] if not args.grid else compose_grid(images,

@@ -8,6 +8,8 @@ from .experts import AxisFlowExpert, ColorReward, MonochromeColorExpert
 from .metrics import fidelity
 from .product import Composition
 from .samplers import SamplerError, SamplerSettings, StepRecord, ais, euler
+from .spec import RunSpec
+from .trajectory import Trajectory
 from .weights import WeightsError, load_axis_experts
 
 __all__ = [
@@ -17,9 +19,11 @@ __all__ = [
     "InputError",
     "MonochromeColorExpert",
     "OutputError",
+    "RunSpec",
     "SamplerError",
     "SamplerSettings",
     "StepRecord",
+    "Trajectory",
     "WeightsError",
     "ais",
     "euler",

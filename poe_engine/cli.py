@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -13,17 +14,7 @@ import torch
 from . import steering
 from .errors import InputError, OutputError, number_problem, one_line, shown
 from .experts import MAX_STRENGTH, ColorReward, parse_color, parse_experts
-from .exports import (
-    CONFIG_KEYS,
-    DEVICES,
-    RUN_KEYS,
-    check_config,
-    config_from_args,
-    load_config,
-    save_config,
-    trajectory_meta,
-    write_ply,
-)
+from .exports import load_config, save_config, trajectory_meta, write_ply
 from .paths import check_output_path
 from .precision import PRECISIONS, resolve_precision
 from .runs import (
@@ -36,6 +27,7 @@ from .runs import (
 )
 from .runs import resolve_device as _resolve_device
 from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
+from .spec import CONFIG_KEYS, DEVICES, RUN_KEYS, SETTINGS_KEYS, RunSpec, config_from_args
 from .weights import DEFAULT_DIR, WeightsError
 from .world import SEED_RANGE
 
@@ -130,8 +122,8 @@ def resolve_device(name: str):
 
 def add_sampler_options(p: argparse.ArgumentParser) -> None:
     """The options of `poe-engine sample`, shared with other front ends. Their dests, less
-    `weights`, are the keys of a run configuration (`exports.CONFIG_KEYS`); its other keys
-    (`exports.RUN_KEYS`) are attributes too, None unless a --config file gives them."""
+    `weights`, are the keys of a run configuration (`spec.CONFIG_KEYS`); its other keys
+    (`spec.RUN_KEYS`) are attributes too, None unless a --config file gives them."""
     d = SamplerSettings()
     limit = SamplerSettings.LIMITS
     p.add_argument("--sampler", choices=sorted(SAMPLERS), default="ais")
@@ -187,7 +179,7 @@ def parse_with_config(
 
     With `--config PATH`, the configuration's values become that parser's defaults and
     `argv` is parsed again, so options given on the command line win over the file; its
-    keys that no option sets (`exports.RUN_KEYS`: expert weights, checksums, steering)
+    keys that no option sets (`spec.RUN_KEYS`: expert weights, checksums, steering)
     become attributes of the result (None without a file). A bad file raises InputError
     (one line naming the file); argparse errors go through `parser.error`. Note: the
     defaults stay set on `subparser` afterwards.
@@ -203,16 +195,18 @@ def parse_with_config(
 
 
 def settings_from(args: argparse.Namespace) -> SamplerSettings:
-    return SamplerSettings(
-        particles=args.particles, points=args.points, steps=args.steps,
-        langevin_steps=args.langevin, kappa=args.kappa, ode_scale=args.ode_scale,
-        ess_threshold=args.ess_threshold, resampling=args.resampling, weighting=args.weighting,
-        precision=args.precision,
-    )
+    """The sampler settings of parsed options (their dests are configuration keys)."""
+    return SamplerSettings(**{name: getattr(args, key) for key, name in SETTINGS_KEYS.items()})
 
 
 def reward_from(args: argparse.Namespace) -> ColorReward | None:
     return None if args.reward.lower() == "none" else ColorReward(args.reward, args.strength)
+
+
+def spec_from(args: argparse.Namespace) -> RunSpec:
+    """The run of parsed sampler options, with the expert weights, checksums and steering of
+    the --config file they came from, if any."""
+    return RunSpec.from_dict(config_from_args(args) | {"checksums": args.checksums or {}})
 
 
 def replay_setup(args: argparse.Namespace, experts: dict, device: torch.device):
@@ -220,11 +214,12 @@ def replay_setup(args: argparse.Namespace, experts: dict, device: torch.device):
     precision that will run, not 'auto'; the checksums of `experts`), its composition and
     its steering events. InputError where a --config file was made with other weights."""
     check_checksums(args.checksums, checksums(experts), args.config)
-    config = check_config(config_from_args(args) | {
-        "device": device.type, "precision": resolve_precision(args.precision, device),
-        "checksums": checksums(experts)})
-    composition = composition_for(experts, steering.Controls.from_config(config))
-    return config, composition, steering.events_from_config(config)
+    spec = spec_from(args)
+    spec = spec.replace(device=device.type, checksums=tuple(checksums(experts).items()),
+                        settings=replace(spec.settings,
+                                         precision=resolve_precision(args.precision, device)))
+    composition = composition_for(experts, spec.controls)
+    return spec.to_dict(), composition, list(spec.steering)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -9,16 +9,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import steering
 from .errors import InputError
 from .experts import ColorReward, GenerativeExpert, MonochromeColorExpert
-from .exports import write_trajectory_npz
 from .metrics import Fidelity, fidelity
 from .product import Composition
 from .samplers import SAMPLERS, SamplerSettings, StepRecord
+from .trajectory import Trajectory
 from .weights import load_axis_experts
 
 CUDA_FALLBACK = "CUDA is not available; running on the CPU"
@@ -106,19 +105,13 @@ class RunResult:
     def fidelity(self) -> Fidelity:
         return fidelity(self.final)
 
+    def trajectory(self) -> Trajectory:
+        return Trajectory.from_records(self.records)
+
     def save_npz(self, path: str | Path) -> Path:
         """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), the steered
         columns (`steering.columns`), meta (JSON)."""
-        return write_trajectory_npz(
-            path,
-            trajectory=torch.stack([r.best for r in self.records]).cpu().numpy(),
-            log_weights=torch.stack([r.log_weights for r in self.records]).cpu().numpy(),
-            ess=np.array([r.ess for r in self.records]),
-            resampled=np.array([r.resampled for r in self.records]),
-            t=np.array([r.t for r in self.records]),
-            meta=self.meta,
-            steered=steering.columns(self.records),
-        )
+        return self.trajectory().save_npz(path, self.meta)
 
 
 def run(

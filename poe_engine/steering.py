@@ -11,7 +11,7 @@ already be computing step k + 1 when a user clicks at step k).
 Replaying applies each event just before the sampler computes its step (the samplers
 read the composition at the start of each step), so a steered run replays bit for bit.
 
-In a run configuration (`exports.check_config`) the controls of step 1 are the keys
+In a run configuration (`spec.check_config`) the controls of step 1 are the keys
 `experts`, `expert_weights`, `reward` and `strength`; `steering` lists the later events,
 each as its step (1-based) and what changed: {"step": 12, "reward": "green"}.
 """
@@ -119,10 +119,13 @@ def events_from_config(config: dict) -> list[SteeringEvent]:
 
 
 def events_to_config(start: Controls, events: Iterable[SteeringEvent]) -> list[dict]:
-    """The events as a configuration's `steering`: each one's step and what changed."""
+    """The events as a configuration's `steering`: each one's step and what changed (an
+    event that changes nothing is left out)."""
     out, before = [], start
     for event in events:
-        out.append({"step": event.step, **event.controls.changes_from(before)})
+        changes = event.controls.changes_from(before)
+        if changes:
+            out.append({"step": event.step, **changes})
         before = event.controls
     return out
 

@@ -133,10 +133,10 @@ def test_closing_during_a_run_stops_the_thread_cleanly(qtbot, capfd):
     window.show()
     click(qtbot, window, QToolButton, "runButton")
     qtbot.waitUntil(lambda: len(window.frames) >= 2, timeout=30_000)
-    thread = window._thread
+    thread = window.session.thread
     assert thread is not None and thread.isRunning()
     window.close()
-    assert window._thread is None and not thread.isRunning()
+    assert window.session.thread is None and not thread.isRunning()
     assert "Destroyed while thread" not in capfd.readouterr().err
 
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QDockWidget, QSpinBox
 
 from poe_desktop import MainWindow
 from poe_desktop import app as desktop_app
-from poe_desktop.main_window import SETTINGS_RESET_NOTE
-from poe_desktop.worker import SamplerWorker
+from poe_desktop.window_state import SETTINGS_RESET_NOTE
+from poe_desktop.worker import StreamWorker
 from poe_engine.exports import load_config, save_config
 
 pytestmark = pytest.mark.gui
@@ -186,7 +186,7 @@ def test_runs_leave_no_workers_trails_or_steering_marks_behind(qtbot):
         del worker
     # The worker is deleted on its thread as the thread ends; nothing keeps its wrapper.
     qtbot.waitUntil(lambda: sum(ref() is not None for ref in workers) == 0, timeout=5_000)
-    assert live(SamplerWorker) == 0
+    assert live(StreamWorker) == 0
     # Only the last run's marks are alive: 2 steering changes x 2 plots.
     assert live(pg.InfiniteLine) - lines_before == 4
     window.reset()
@@ -200,13 +200,10 @@ def test_the_worker_frees_its_trail_history_when_the_run_ends(qtbot):
     qtbot.addWidget(window)
     window.sampler_panel.apply({"particles": 2, "points": 32, "steps": 3, "langevin_steps": 0})
     assert window.run(start_paused=True)
-    worker = window.worker
+    source = window.session.source  # what the worker iterates: frames with trails
     with qtbot.waitSignal(window.runFinished, timeout=60_000):
         window.toggle_pause()
-    try:
-        assert worker._history == []
-    except RuntimeError:  # already deleted (C++ side): freed all the more
-        pass
+    assert source.trail.history == []
     window.close()
 
 

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QPushButton,
 from poe_desktop import MainWindow
 from poe_desktop.app import main as desktop_main
 from poe_engine.cli import main as engine_main
-from poe_engine.exports import CONFIG_FORMAT, load_config, save_config
+from poe_engine.exports import load_config, save_config
+from poe_engine.spec import CONFIG_FORMAT
 from poe_engine.weights import manifest_checksums
 
 pytestmark = pytest.mark.gui

@@ -12,14 +12,8 @@ from plyfile import PlyData
 
 from poe_engine.cli import add_sampler_options, main
 from poe_engine.errors import InputError
-from poe_engine.exports import (
-    CONFIG_FORMAT,
-    CONFIG_KEYS,
-    load_config,
-    save_config,
-    write_ply,
-    write_trajectory_npz,
-)
+from poe_engine.exports import load_config, save_config, write_ply, write_trajectory_npz
+from poe_engine.spec import CONFIG_FORMAT, CONFIG_KEYS
 
 QUICK = ["--steps", "6", "--points", "32", "--particles", "2", "--langevin", "1"]
 

@@ -10,15 +10,10 @@ import pytest
 from poe_engine.cli import main
 from poe_engine.errors import InputError
 from poe_engine.experts import ColorReward
-from poe_engine.exports import (
-    CONFIG_FORMAT,
-    check_config,
-    load_config,
-    save_config,
-    trajectory_meta,
-)
+from poe_engine.exports import load_config, save_config, trajectory_meta
 from poe_engine.runs import RunResult, build_composition
 from poe_engine.samplers import SamplerSettings, ais
+from poe_engine.spec import CONFIG_FORMAT, check_config
 from poe_engine.steering import config_from_records
 from poe_engine.weights import manifest_checksums
 
@@ -184,9 +179,9 @@ def test_poe_desktop_record_replays_the_steering(shipped_experts, tmp_path):
                           "steps": 8, "langevin": 1, "device": "cpu", "precision": "fp32"})
     path = save_config(tmp_path / "run.json", config_from_records(start, records))
     [panel] = run_panels(parse_args(["--config", str(path), "--out", str(tmp_path / "r.gif")]))
-    assert np.array_equal(panel.clouds, np.stack([r.best.numpy() for r in records]))
-    assert panel.experts[3] == ("y", "z", "color") and panel.reward[3] == "green"
-    assert panel.reward[-1] is None
+    assert np.array_equal(panel.trajectory.clouds, np.stack([r.best.numpy() for r in records]))
+    assert panel.trajectory.experts[3] == ("y", "z", "color")
+    assert panel.trajectory.reward[3] == "green" and panel.trajectory.reward[-1] is None
 
 
 def test_steering_is_checked_like_the_rest_of_a_configuration():

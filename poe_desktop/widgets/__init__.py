@@ -7,6 +7,7 @@ from .reward import RewardPanel
 from .sampler import PACES, SamplerPanel, pace_combo
 from .stats import StatsPanel
 from .timeline import TimelineBar
+from .toolbar import RunToolbar
 
-__all__ = ["PACES", "ExpertsPanel", "RecordingPanel", "RewardPanel", "SamplerPanel",
-           "StatsPanel", "TimelineBar", "pace_combo"]
+__all__ = ["PACES", "ExpertsPanel", "RecordingPanel", "RewardPanel", "RunToolbar",
+           "SamplerPanel", "StatsPanel", "TimelineBar", "pace_combo"]

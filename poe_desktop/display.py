@@ -1,0 +1,125 @@
+"""What is on screen of a run: the 3-D view, the timeline, the plots and the status bar's
+step, rate, device and progress, kept up with a run's frames.
+
+Drawing is paced by a timer: if frames arrive faster than they can be drawn, the newest
+is shown and stale ones are skipped (the timeline still keeps every step). The view
+follows the newest frame unless the user moved the timeline back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
+
+from .frames import Frame
+from .view3d import CloudView
+from .widgets import StatsPanel, TimelineBar
+
+DRAW_INTERVAL_MS = 30
+STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
+
+
+class FrameDisplay(QObject):
+    def __init__(self, frames: Sequence[Frame], view3d: CloudView, timeline: TimelineBar,
+                 stats: StatsPanel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.frames, self.view3d, self.timeline, self.stats = frames, view3d, timeline, stats
+        self.trails = False  # draw the shown particle's trail
+        self.device = "cpu"
+        self._shown = -1  # index of the frame on screen
+        self._follow = True  # the view follows the newest frame
+        self._dirty = False
+        self._stats_at = 0.0  # when the plots were last updated
+        self.step_label, self.t_label = QLabel("step –"), QLabel("t –")
+        self.rate_label, self.device_label = QLabel("– steps/s"), QLabel("device –")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("runProgress")
+        self.progress.setMaximumWidth(180)
+        timeline.stepChosen.connect(self._on_timeline)
+        self._timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self.draw_pending)
+        self._timer.start()
+
+    def status_widgets(self) -> list[QWidget]:
+        return [self.step_label, self.t_label, self.rate_label, self.device_label,
+                self.progress]
+
+    def set_device(self, device: str) -> None:
+        self.device = device
+        self.device_label.setText(f"device {device}")
+
+    def frame_added(self) -> None:
+        """A frame reached `frames`: drawn at the next tick."""
+        self._dirty = True
+
+    def draw_pending(self) -> None:
+        if not self._dirty or not self.frames:
+            return
+        self._dirty = False
+        self.timeline.set_count(len(self.frames), follow=self._follow)
+        if self._follow:
+            self.show_frame(len(self.frames) - 1)
+        self.update_stats()
+        f = self.frames[-1]
+        left = "" if f.seconds_left is None else f" · {f.seconds_left:.0f} s left"
+        self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
+        if f.threads:
+            self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
+            self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}")
+        self.progress.setRange(0, f.steps)
+        self.progress.setValue(f.index + 1)
+
+    def update_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._stats_at >= STATS_INTERVAL_S:
+            self._stats_at = now
+            self.stats.update_from(self.frames)
+
+    def flush(self) -> None:
+        """The last frames and the plots, at once (a run ended)."""
+        self.draw_pending()
+        self.update_stats(force=True)
+
+    def show_frame(self, index: int) -> None:
+        """Put step `index` of the timeline on screen."""
+        frame = self.frames[index]
+        self.view3d.show_cloud(frame.cloud)
+        if self.trails and frame.trail is not None:
+            self.view3d.show_trails(frame.trail, frame.cloud)
+        self._shown = index
+        self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
+        self.t_label.setText(f"t {frame.t:.3f}")
+        self.timeline.set_text(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+
+    def show_newest(self) -> None:
+        """Put the newest step on screen now (view, timeline, plots), not at the next redraw."""
+        if self.frames:
+            self._follow, self._dirty = True, True
+            self.flush()
+
+    def shown_frame(self) -> Frame | None:
+        return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None
+
+    def set_trails(self, on: bool) -> None:
+        self.trails = on
+        self.view3d.trails.setVisible(on)
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
+
+    def clear(self) -> None:
+        """No run on screen: the plots, the timeline and the progress emptied."""
+        self._shown, self._follow, self._dirty = -1, True, False
+        self.stats.clear()
+        self.timeline.clear()
+        self.progress.setValue(0)
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _on_timeline(self, value: int) -> None:
+        if not self.frames:
+            return
+        self._follow = value >= len(self.frames) - 1
+        self.show_frame(min(value, len(self.frames) - 1))

@@ -1,0 +1,127 @@
+"""What the app shows of a run, without Qt: each sampler step as a `Frame` in host memory.
+
+`FrameSource` turns a sampler's stream of step records into frames: the best particle
+with its fidelity, the shown particle's trail along its own ancestry, the recent rate
+and the time left, and (on the CPU) the sampler's thread count chosen by timing the
+first steps. It is a plain iterator; the app runs it on a worker thread
+(`worker.StreamWorker`) and tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from poe_engine.metrics import fidelity
+
+from .pacing import RateMeter, ThreadTrial
+
+TRAIL_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One denoising step, in host memory, ready to draw."""
+
+    index: int
+    steps: int
+    t: float
+    cloud: np.ndarray  # (N, 6) best particle
+    log_weights: np.ndarray  # (L,)
+    ess: float
+    resampled: bool
+    experts: tuple[str, ...]
+    reward: str | None
+    radial_error: float
+    off_sphere: float
+    chamfer: float
+    steps_per_second: float  # the true average over the last couple of seconds
+    trail: np.ndarray | None = None  # (k, N, 3): the shown particle's own last k positions
+    seconds_left: float | None = None  # at the recent rate
+    threads: str = ""  # the sampler's thread count, once chosen
+    # what the step used (see StepRecord): its steering log is derived from these
+    weights: tuple[float, ...] = ()  # of `experts`
+    strength: float | None = None  # of `reward`
+    precision: str = "fp32"
+
+
+def frame_from(record, rate: float, trail: np.ndarray | None = None,
+               seconds_left: float | None = None, threads: str = "") -> Frame:
+    """A step record (`poe_engine.samplers.StepRecord`) as a Frame: its best particle and
+    that cloud's fidelity, in host memory."""
+    best = record.best.detach().float()
+    fid = fidelity(best)
+    return Frame(
+        index=record.index, steps=record.steps, t=record.t, cloud=best.cpu().numpy(),
+        log_weights=record.log_weights.detach().cpu().numpy(), ess=record.ess,
+        resampled=record.resampled, experts=record.experts, reward=record.reward,
+        radial_error=fid.radial_error, off_sphere=fid.off_sphere, chamfer=fid.chamfer,
+        steps_per_second=rate, trail=trail, seconds_left=seconds_left, threads=threads,
+        weights=record.weights, strength=record.strength, precision=record.precision,
+    )
+
+
+class Trail:
+    """The shown particle's path through the last `length` steps, along its own ancestry.
+    Needs every particle of each record (`SamplerSettings.keep_particles`)."""
+
+    def __init__(self, length: int = TRAIL_LENGTH) -> None:
+        self.length = length
+        self.history: list[torch.Tensor] = []  # the last positions of every particle
+
+    def add(self, record) -> np.ndarray:
+        """The trail of `record`'s best particle, (k, N, 3), k <= length."""
+        self.history = (self.history + [record.particles[..., :3]])[-self.length:]
+        trail = torch.stack([h[record.best_index] for h in self.history]).cpu().numpy()
+        if record.ancestors is not None:  # the next step's particles descend from these
+            self.history = [h[record.ancestors] for h in self.history]
+        return trail
+
+    def clear(self) -> None:
+        self.history = []
+
+
+class FrameSource:
+    """Iterating over it runs `make_stream()` (a sampler's iterator of step records) and
+    yields a Frame per step. `device` and `size` (particles, points, precision) key the
+    thread trial on the CPU; `clock` is `time.perf_counter` unless a test gives its own.
+    Every particle of the last steps (the trail's history) is freed when the stream
+    ends, fails or is closed."""
+
+    def __init__(self, make_stream: Callable[[], Iterator], device: str = "cpu",
+                 size: tuple = (), clock: Callable[[], float] = time.perf_counter) -> None:
+        self.make_stream = make_stream
+        self.device = device
+        self.size = size
+        self.clock = clock
+        self.trail = Trail()
+        self.rate = RateMeter()
+
+    def thread_trial(self) -> ThreadTrial | None:
+        """On the CPU, the thread count is chosen by timing the first steps."""
+        if torch.device(self.device).type != "cpu":
+            return None
+        return ThreadTrial(("cpu", *self.size))
+
+    def __iter__(self) -> Iterator[Frame]:
+        try:
+            stream = self.make_stream()
+            threads = self.thread_trial()
+            while True:
+                started = self.clock()
+                record = next(stream, None)
+                if record is None:
+                    return
+                trail = self.trail.add(record)
+                if threads is not None and record.index > 0:  # step 1 also warms up
+                    threads.record(self.clock() - started)
+                self.rate.add(self.clock())
+                yield frame_from(record, self.rate.rate(), trail,
+                                 self.rate.seconds_left(record.steps - record.index - 1),
+                                 threads.summary() if threads is not None else "")
+        finally:
+            self.trail.clear()  # every particle of the last steps: free it with the run

@@ -1,0 +1,229 @@
+"""One run, as the command line, the app, the recorder and the exports know it.
+
+A `RunSpec` holds everything a run depends on: the sampler and its settings, the
+controls of its first step (experts switched on and every expert's weight, the reward
+and its strength), the seed, the device and precision, the checksums of the expert
+weight files and the steering made during the run (`steering.py`). Its file format is
+a run configuration: a JSON object of format `poe-run-config/2` (/1 is read too), which
+`to_dict` writes and `from_dict` reads; `check_config` is the one place that says what
+a configuration may hold. `exports.py` reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .errors import InputError, check_number, cut, shown
+from .experts import AXES, EXPERT_NAMES, MAX_STRENGTH, parse_color, parse_experts
+from .precision import PRECISIONS
+from .product import MAX_WEIGHT
+from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerSettings
+from .steering import (
+    STEERING_KEYS,
+    Controls,
+    SteeringEvent,
+    events_from_config,
+    events_to_config,
+)
+from .world import SEED_RANGE
+
+CONFIG_FORMAT = "poe-run-config/2"
+# Formats read: a /1 file lacks the keys of RUN_KEYS (its runs had no expert weights
+# but 1 and no steering); a missing key means `poe-engine sample`'s default.
+CONFIG_FORMATS = ("poe-run-config/1", CONFIG_FORMAT)
+DEVICES = ("auto", "cpu", "cuda")
+
+# The argparse dests of `cli.add_sampler_options`, less `weights` (a local folder).
+CONFIG_KEYS = (
+    "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
+    "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "device",
+    "precision",
+)
+# Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
+# each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
+# weights), and the changes made during the run (`steering.py`): a list of
+# {"step": k, and what changed from step k on: any of STEERING_KEYS}.
+RUN_KEYS = ("expert_weights", "checksums", "steering")
+_INTEGERS = ("seed", "particles", "points", "steps", "langevin")
+_NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold")
+_CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
+            "device": DEVICES, "precision": PRECISIONS}
+# The configuration keys of the sampler's settings, and the SamplerSettings field each
+# one names: the one place where `langevin` is `langevin_steps`.
+SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
+                 "langevin": "langevin_steps", "kappa": "kappa", "ode_scale": "ode_scale",
+                 "ess_threshold": "ess_threshold", "resampling": "resampling",
+                 "weighting": "weighting", "precision": "precision"}
+# Ranges of the keys that SamplerSettings does not check.
+_RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
+
+
+def config_from_args(args: argparse.Namespace) -> dict:
+    """The run configuration of parsed sampler options (`cli.add_sampler_options`), with the
+    expert weights (every expert's: 1 where none is given) and the steering of the
+    --config file they came from, if any. Its `checksums` are those of the weights a run
+    loads: the caller adds them."""
+    weights = dict.fromkeys(EXPERT_NAMES, 1.0) | (getattr(args, "expert_weights", None) or {})
+    return {"format": CONFIG_FORMAT, **{key: getattr(args, key) for key in CONFIG_KEYS},
+            "expert_weights": weights, "steering": getattr(args, "steering", None) or []}
+
+
+def check_config(config: dict, source: str = "configuration") -> dict:
+    """Validate a configuration (format /2, or /1); returns it normalised: format /2 first,
+    then its keys in CONFIG_KEYS + RUN_KEYS order, numbers as floats, experts as a comma
+    list ('none' for none), colours by name. Raises InputError naming `source` and the
+    problem. The one place that says what a configuration may hold."""
+
+    def fail(problem: str) -> InputError:
+        return InputError(f"{source}: {problem}")
+
+    if not isinstance(config, dict):
+        raise fail("not a run configuration (expected a JSON object)")
+    version = config.get("format")
+    if version not in CONFIG_FORMATS:
+        raise fail(f"not a run configuration (format {shown(version)}, "
+                   f"expected {CONFIG_FORMAT!r})")
+    known = CONFIG_KEYS + (RUN_KEYS if version == CONFIG_FORMAT else ())
+    unknown = [str(k) for k in config if k != "format" and k not in known]
+    if unknown:
+        raise fail(f"unknown key(s) {cut(', '.join(unknown))}: use {', '.join(known)}")
+    out: dict = {"format": CONFIG_FORMAT}
+    for key in (k for k in known if k in config):
+        try:
+            out[key] = _checked(key, config[key])
+        except InputError as err:
+            raise fail(str(err)) from None
+    return out
+
+
+def _checked(key: str, value: Any) -> Any:
+    """A configuration's value of `key`, normalised; InputError (the problem) otherwise."""
+
+    if key in _INTEGERS or key in _NUMBERS:
+        low, high = _RANGES.get(key) or SamplerSettings.LIMITS[SETTINGS_KEYS[key]]
+        check_number(key, value, low, high, integer=key in _INTEGERS)
+        return value if key in _INTEGERS else float(value)
+    if key == "experts":
+        # A list is what the app and older files hold; the option takes a comma list.
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = ",".join(value) or "none"
+        if not isinstance(value, str):
+            raise InputError(f"experts must be a comma list such as 'x,y,z,color' (or "
+                             f"'none'), got {shown(value)}")
+        return ",".join(parse_experts(value)) or "none"
+    if key == "reward":
+        value = "none" if value is None else value  # null: no reward
+        if not isinstance(value, str):
+            raise InputError(f"reward must be a string, got {shown(value)}")
+        return "none" if value.lower() == "none" else parse_color(value)[0]
+    if key == "expert_weights":
+        return _named(key, value, EXPERT_NAMES, lambda name, w: float(
+            check_number(f"{key}.{name}", w, 0.0, MAX_WEIGHT)))
+    if key == "checksums":
+        return _named(key, value, AXES, _checksum)
+    if key == "steering":
+        return _steering(value)
+    if not isinstance(value, str) or value not in _CHOICES[key]:
+        raise InputError(f"{key} must be one of {', '.join(_CHOICES[key])}, got {shown(value)}")
+    return value
+
+
+def _named(key: str, value: Any, names: tuple[str, ...], check) -> dict:
+    """An object of some of `names` -> checked values, in the order of `names`."""
+    if not isinstance(value, dict):
+        raise InputError(f"{key} must be an object such as {{\"{names[0]}\": ...}}, "
+                         f"got {shown(value)}")
+    unknown = [str(k) for k in value if k not in names]
+    if unknown:
+        raise InputError(f"{key} names unknown expert(s) {cut(', '.join(unknown))}: "
+                         f"use {', '.join(names)}")
+    return {name: check(name, value[name]) for name in names if name in value}
+
+
+def _checksum(name: str, value: Any) -> str:
+    if not (isinstance(value, str) and len(value) == 64
+            and all(c in "0123456789abcdef" for c in value)):
+        raise InputError(f"checksums.{name} must be 64 lowercase hexadecimal digits (a "
+                         f"sha256), got {shown(value)}")
+    return value
+
+
+def _steering(value: Any) -> list[dict]:
+    """A list of events {"step": k, and some of STEERING_KEYS}, in increasing steps."""
+    _, last_step = SamplerSettings.LIMITS["steps"]
+    if not isinstance(value, list):
+        raise InputError(f"steering must be a list of changes, got {shown(value)}")
+    if len(value) > last_step:
+        raise InputError(f"steering holds {len(value)} changes; a run has at most "
+                         f"{last_step} steps")
+    out, previous = [], 0
+    for i, event in enumerate(value):
+        where = f"steering[{i}]"
+        if not isinstance(event, dict) or "step" not in event:
+            raise InputError(f"{where} must be an object with a step and what changed, "
+                             f"got {shown(event)}")
+        unknown = [str(k) for k in event if k != "step" and k not in STEERING_KEYS]
+        if unknown:
+            raise InputError(f"{where} has unknown key(s) {cut(', '.join(unknown))}: use "
+                             f"step, {', '.join(STEERING_KEYS)}")
+        step = check_number(f"{where}.step", event["step"], 1, last_step, integer=True)
+        if step <= previous:
+            raise InputError(f"{where}.step must come after step {previous}, got {step}")
+        previous = step
+        if len(event) == 1:
+            raise InputError(f"{where} changes nothing: give some of "
+                             f"{', '.join(STEERING_KEYS)}")
+        try:
+            changes = {k: _checked(k, event[k]) for k in STEERING_KEYS if k in event}
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
+        out.append({"step": step, **changes})
+    return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: what `poe-engine sample` takes as options or a --config file, what the app
+    starts from its panels, and what a recording replays. Defaults: `poe-engine sample`'s
+    with no options."""
+
+    sampler: str = "ais"
+    settings: SamplerSettings = field(default_factory=SamplerSettings)
+    controls: Controls = Controls()  # of the first step
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda; a run records the one it ran on
+    checksums: tuple[tuple[str, str], ...] = ()  # (expert, sha256 of its weight file)
+    steering: tuple[SteeringEvent, ...] = ()  # changes from a later step on
+
+    @property
+    def precision(self) -> str:
+        return self.settings.precision
+
+    def replace(self, **changes: Any) -> RunSpec:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The run configuration (format /2, checked and normalised)."""
+        st = self.settings
+        config = {"format": CONFIG_FORMAT, "sampler": self.sampler, "seed": self.seed,
+                  "device": self.device,
+                  **{key: getattr(st, name) for key, name in SETTINGS_KEYS.items()},
+                  **self.controls.to_config(), "checksums": dict(self.checksums),
+                  "steering": events_to_config(self.controls, self.steering)}
+        return check_config(config)
+
+    @classmethod
+    def from_dict(cls, config: dict, source: str = "configuration") -> RunSpec:
+        """The run of a configuration (checked: InputError naming `source`); keys it lacks
+        take `poe-engine sample`'s defaults."""
+        config = check_config(config, source)
+        d = cls()
+        settings = SamplerSettings(**{name: config.get(key, getattr(d.settings, name))
+                                      for key, name in SETTINGS_KEYS.items()})
+        return cls(sampler=config.get("sampler", d.sampler), settings=settings,
+                   controls=Controls.from_config(config), seed=config.get("seed", d.seed),
+                   device=config.get("device", d.device),
+                   checksums=tuple(config.get("checksums", {}).items()),
+                   steering=tuple(events_from_config(config)))

@@ -1,0 +1,69 @@
+"""A run's steps stacked into arrays: what its .npz holds and what a recording draws.
+
+`Trajectory.from_records` takes a run's step records (`samplers.StepRecord`, tensors on
+any device) or anything with the same fields in host memory (the app's frames), so the
+command line, the recorder and the app stack a run in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .exports import write_trajectory_npz
+from .steering import columns
+
+
+def _host(value: Any) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor, possibly on the GPU
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """T steps of a run. Per step: the shown (best) cloud, the log-weights, ESS, whether it
+    resampled, its level t, and what it multiplied together (experts in play with their
+    weights, the reward and its strength)."""
+
+    clouds: np.ndarray  # (T, N, 6)
+    log_weights: np.ndarray  # (T, L)
+    ess: np.ndarray  # (T,)
+    resampled: np.ndarray  # (T,) bool
+    t: np.ndarray  # (T,)
+    experts: tuple[tuple[str, ...], ...]
+    reward: tuple[str | None, ...]
+    steered: dict[str, np.ndarray] = field(default_factory=dict)  # `steering.columns`
+
+    @classmethod
+    def from_records(cls, records: Sequence) -> Trajectory:
+        """Stacked from step records (StepRecord: `best`; a Frame: `cloud`), in order."""
+        if not records:
+            raise ValueError("a trajectory needs at least one step")
+        clouds = [r.cloud if hasattr(r, "cloud") else r.best for r in records]
+        return cls(
+            clouds=np.stack([_host(c) for c in clouds]),
+            log_weights=np.stack([_host(r.log_weights) for r in records]),
+            ess=np.array([r.ess for r in records]),
+            resampled=np.array([r.resampled for r in records], dtype=bool),
+            t=np.array([r.t for r in records]),
+            experts=tuple(tuple(r.experts) for r in records),
+            reward=tuple(r.reward for r in records),
+            steered=columns(records),
+        )
+
+    def __len__(self) -> int:
+        return len(self.clouds)
+
+    @property
+    def final(self) -> np.ndarray:
+        """The last step's cloud (N, 6)."""
+        return self.clouds[-1]
+
+    def save_npz(self, path: str | Path, meta: dict) -> Path:
+        """The .npz of `poe-engine sample` (`exports.write_trajectory_npz`)."""
+        return write_trajectory_npz(path, self.clouds, self.log_weights, self.ess,
+                                    self.resampled, self.t, meta, steered=self.steered)

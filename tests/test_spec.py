@@ -1,0 +1,52 @@
+"""One run spec: the configuration file format read and written by one frozen type, whose
+defaults are `poe-engine sample`'s."""
+
+import dataclasses
+
+import pytest
+
+from poe_engine.cli import Parser, add_sampler_options, settings_from
+from poe_engine.errors import InputError
+from poe_engine.samplers import SamplerSettings
+from poe_engine.spec import CONFIG_FORMAT, SETTINGS_KEYS, RunSpec, config_from_args
+from poe_engine.steering import Controls
+
+
+def parsed(*argv):
+    parser = Parser()
+    add_sampler_options(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_the_default_spec_is_poe_engine_sample_with_no_options():
+    assert RunSpec().to_dict() == RunSpec.from_dict(config_from_args(parsed())).to_dict()
+    assert RunSpec.from_dict(config_from_args(parsed())) == RunSpec()
+
+
+def test_a_spec_round_trips_through_its_file_format_and_is_frozen():
+    spec = RunSpec.from_dict({
+        "format": CONFIG_FORMAT, "sampler": "euler", "seed": 7, "langevin": 2,
+        "experts": "x,z", "expert_weights": {"z": 0.5}, "reward": "#FF8000", "strength": 40,
+        "device": "cpu", "precision": "fp32", "checksums": {"x": "a" * 64},
+        "steering": [{"step": 3, "reward": "blue"}, {"step": 5, "experts": "none"}]})
+    assert spec.settings.langevin_steps == 2 and spec.precision == "fp32"
+    assert spec.controls == Controls(("x", "z"), (1.0, 1.0, 0.5, 1.0), "#ff8000", 40.0)
+    assert [e.step for e in spec.steering] == [3, 5]
+    assert spec.steering[1].controls.enabled == () and spec.steering[1].controls.reward == "blue"
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    assert spec.to_dict()["steering"] == [{"step": 3, "reward": "blue"},
+                                          {"step": 5, "experts": "none"}]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.seed = 1
+
+
+def test_a_bad_configuration_is_refused_naming_its_source():
+    with pytest.raises(InputError, match="run.json: .*langevin"):
+        RunSpec.from_dict({"format": CONFIG_FORMAT, "langevin": 99}, "run.json")
+
+
+def test_the_options_name_the_settings_through_one_table():
+    args = parsed("--langevin", "5", "--kappa", "0.1", "--precision", "bf16")
+    assert settings_from(args) == SamplerSettings(langevin_steps=5, kappa=0.1, precision="bf16")
+    assert set(SETTINGS_KEYS.values()) == {f.name for f in dataclasses.fields(SamplerSettings)
+                                           if f.name != "keep_particles"}
