@@ -9,6 +9,7 @@ first steps. It is a plain iterator; the app runs it on a worker thread
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,6 +48,17 @@ class Frame:
     weights: tuple[float, ...] = ()  # of `experts`
     strength: float | None = None  # of `reward`
     precision: str = "fp32"
+    # the population (see issue 10): read with defaults, so that records without them work
+    reward_scale: float = 1.0  # lambda(t): the fraction of the reward's strength in force
+    acceptance: float = math.nan  # of the Metropolis-adjusted kernel; NaN for ULA
+    log_z: float = math.nan  # running estimate of the reward tilt's log normalizer
+    rewards: np.ndarray | None = None  # (L,) each particle's log-reward
+    ancestors: np.ndarray | None = None  # (L,) ints after a resampling, else None
+    particles: np.ndarray | None = None  # (L, N, 6) float32, every particle of the step
+
+
+def _host(value) -> np.ndarray | None:
+    return None if value is None else value.detach().cpu().numpy()
 
 
 def frame_from(record, rate: float, trail: np.ndarray | None = None,
@@ -55,6 +67,8 @@ def frame_from(record, rate: float, trail: np.ndarray | None = None,
     that cloud's fidelity, in host memory."""
     best = record.best.detach().float()
     fid = fidelity(best)
+    particles = record.particles
+    rewards = getattr(record, "rewards", None)
     return Frame(
         index=record.index, steps=record.steps, t=record.t, cloud=best.cpu().numpy(),
         log_weights=record.log_weights.detach().cpu().numpy(), ess=record.ess,
@@ -62,6 +76,12 @@ def frame_from(record, rate: float, trail: np.ndarray | None = None,
         radial_error=fid.radial_error, off_sphere=fid.off_sphere, chamfer=fid.chamfer,
         steps_per_second=rate, trail=trail, seconds_left=seconds_left, threads=threads,
         weights=record.weights, strength=record.strength, precision=record.precision,
+        reward_scale=float(getattr(record, "reward_scale", 1.0)),
+        acceptance=float(getattr(record, "acceptance", math.nan)),
+        log_z=float(getattr(record, "log_z", math.nan)),
+        rewards=None if rewards is None else _host(rewards.float()),
+        ancestors=_host(record.ancestors),
+        particles=None if particles is None else _host(particles.float()),
     )
 
 

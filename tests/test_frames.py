@@ -105,3 +105,31 @@ def test_a_frame_source_closed_early_or_failing_frees_the_history_too():
 def test_off_the_cpu_no_thread_count_is_chosen():
     assert FrameSource(records, "cuda").thread_trial() is None
     assert isinstance(FrameSource(records, "cpu", (4, 32, "fp32")).thread_trial(), ThreadTrial)
+
+
+def test_a_frame_carries_the_population_with_defaults_for_what_a_record_lacks():
+    record = next(records())
+    frame = frame_from(record, rate=1.0)
+    assert frame.particles.shape == (4, 32, 6) and frame.particles.dtype == np.float32
+    np.testing.assert_array_equal(frame.particles, record.particles.float().numpy())
+    assert frame.ancestors is not None and frame.ancestors.shape == (4,)  # resampled
+    np.testing.assert_array_equal(frame.ancestors, record.ancestors.numpy())
+    for name, default in (("reward_scale", 1.0), ("acceptance", None), ("log_z", None)):
+        value = getattr(frame, name)
+        expected = getattr(record, name, default)
+        assert (np.isnan(value) if expected is None else value == float(expected))
+    fake = _With(record, reward_scale=0.25, acceptance=0.75, log_z=-1.5,
+                 rewards=torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64))
+    frame = frame_from(fake, rate=1.0)
+    assert (frame.reward_scale, frame.acceptance, frame.log_z) == (0.25, 0.75, -1.5)
+    np.testing.assert_array_equal(frame.rewards, [1.0, 2.0, 3.0, 4.0])
+
+
+class _With:
+    """A record with some attributes set (as the engine's records will carry them)."""
+
+    def __init__(self, record, **values) -> None:
+        self.__dict__.update(values, _record=record)
+
+    def __getattr__(self, name):
+        return getattr(self._record, name)
