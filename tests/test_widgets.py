@@ -169,6 +169,40 @@ def test_stats_panel_plots_every_frame_and_clears(qtbot):
     assert len(panel.weight_bars.opts["height"]) == 0
 
 
+def population_frames(count: int, particles: int = 3) -> list[SimpleNamespace]:
+    """Fake frames with the population's values: resampling at steps 2 and 4 (1-based),
+    acceptance only from step 3 on (NaN before), per-particle rewards."""
+    frames = fake_frames(count, particles)
+    for f in frames:
+        f.reward_scale = (f.index + 1) / count
+        f.acceptance = 0.5 if f.index >= 2 else math.nan
+        f.log_z = -0.1 * f.index
+        f.rewards = np.arange(particles, dtype=np.float32) * f.index
+        f.ancestors = np.zeros(particles, dtype=np.int64) if f.resampled else None
+    return frames
+
+
+def test_stats_panel_plots_the_population_in_its_own_tabs(qtbot):
+    panel = made(qtbot, StatsPanel)
+    assert [panel.tabs.tabText(i) for i in range(panel.tabs.count())] == [
+        "Run", "Particles", "Genealogy"]
+    panel.update_from(population_frames(5))
+    assert data_length(panel.scale_curve) == 5 and data_length(panel.log_z_curve) == 5
+    assert list(panel.acceptance_curve.getData()[0]) == [3, 4, 5]  # NaN left out
+    assert len(panel.reward_curves) == 3
+    assert all(data_length(c) == 5 for c in panel.reward_curves)
+    # 4 steps joined to the next, 3 particles each: 12 segments of 2 points
+    assert data_length(panel.genealogy_lines) == 2 * 4 * 3
+    # step 4 (0-based 3) resampled everyone from particle 0: one ancestor before step 5
+    assert list(panel.ancestors_curve.getData()[1]) == [1, 1, 1, 1, 3]
+    panel.clear()
+    assert panel.reward_curves == [] and data_length(panel.genealogy_lines) == 0
+    panel.update_from(fake_frames(3))  # frames without the population: defaults
+    assert list(panel.scale_curve.getData()[1]) == [1.0, 1.0, 1.0]
+    assert data_length(panel.acceptance_curve) == 0 and panel.reward_curves == []
+    assert list(panel.ancestors_curve.getData()[1]) == [4, 4, 4]  # no ancestors known
+
+
 def live(cls) -> int:
     gc.collect()
     return sum(1 for o in gc.get_objects() if issubclass(type(o), cls))
