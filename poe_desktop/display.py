@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from .frames import Frame
 from .view3d import CloudView
-from .widgets import StatsPanel, TimelineBar
+from .widgets import PopulationPanel, StatsPanel, TimelineBar
 
 DRAW_INTERVAL_MS = 30
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
@@ -24,9 +24,11 @@ STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the 
 
 class FrameDisplay(QObject):
     def __init__(self, frames: Sequence[Frame], view3d: CloudView, timeline: TimelineBar,
-                 stats: StatsPanel, parent: QObject | None = None) -> None:
+                 stats: StatsPanel, parent: QObject | None = None,
+                 population: PopulationPanel | None = None) -> None:
         super().__init__(parent)
         self.frames, self.view3d, self.timeline, self.stats = frames, view3d, timeline, stats
+        self.population = population  # every particle of the shown step (paced itself)
         self.trails = False  # draw the shown particle's trail
         self.device = "cpu"
         self._shown = -1  # index of the frame on screen
@@ -88,6 +90,8 @@ class FrameDisplay(QObject):
         self.view3d.show_cloud(frame.cloud)
         if self.trails and frame.trail is not None:
             self.view3d.show_trails(frame.trail, frame.cloud)
+        if self.population is not None:
+            self.population.show_frame(frame)
         self._shown = index
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")
@@ -112,6 +116,8 @@ class FrameDisplay(QObject):
         """No run on screen: the plots, the timeline and the progress emptied."""
         self._shown, self._follow, self._dirty = -1, True, False
         self.stats.clear()
+        if self.population is not None:
+            self.population.clear()
         self.timeline.clear()
         self.progress.setValue(0)
 

@@ -22,6 +22,7 @@ from .session import RunSession
 from .view3d import CloudView
 from .widgets import (
     ExpertsPanel,
+    PopulationPanel,
     RecordingPanel,
     RewardPanel,
     RunToolbar,
@@ -52,9 +53,9 @@ class MainWindow(QMainWindow):
         self.view3d, self.timeline = CloudView(), TimelineBar()
         self.experts_panel, self.reward_panel = ExpertsPanel(), RewardPanel()
         self.sampler_panel, self.stats_panel = SamplerPanel(), StatsPanel()
-        self.recording_panel = RecordingPanel()
+        self.recording_panel, self.population_panel = RecordingPanel(), PopulationPanel()
         self.display = FrameDisplay(self.frames, self.view3d, self.timeline, self.stats_panel,
-                                    self)
+                                    self, self.population_panel)
         self.rate_label, self.device_label = self.display.rate_label, self.display.device_label
         self._build_layout()
         self.toolbar = RunToolbar(self.view3d.point_size, self)
@@ -83,16 +84,19 @@ class MainWindow(QMainWindow):
                 ("Reward colour", "rewardDock", self.reward_panel, left),
                 ("Sampler", "samplerDock", self.sampler_panel, left),
                 ("Run statistics", "statsDock", self.stats_panel, right),
-                ("Recording", "recordingDock", self.recording_panel, left)]:
+                ("Recording", "recordingDock", self.recording_panel, left),
+                ("Population", "populationDock", self.population_panel, right)]:
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks.append(dock)
         self.tabifyDockWidget(self.docks[2], self.docks[4])
+        self.splitDockWidget(self.docks[3], self.docks[5], Qt.Orientation.Vertical)
         self.docks[2].raise_()
         # the view gets most of the width; saved layouts override this
         self.resizeDocks([self.docks[0], self.docks[3]], [260, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks[3], self.docks[5]], [560, 220], Qt.Orientation.Vertical)
         for widget in self.display.status_widgets():
             self.statusBar().addPermanentWidget(widget)
         self.statusBar().showMessage("Ready")

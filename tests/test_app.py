@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QPushButton, QSlider, QSpinBox, QToolButton
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+)
 
 from poe_desktop import MainWindow
 from poe_engine.evaluation import PRODUCT_BARS, SINGLE_EXPERT_MIN_OFF_SPHERE
@@ -274,3 +281,23 @@ def test_trails_follow_the_shown_particles_own_ancestry(qtbot, window):
         assert np.allclose(frame.trail[-1], frame.cloud[:, :3])
     drawn = np.asarray(window.view3d.trails.pos)
     assert drawn.shape == (7 * 64 * 2, 3)
+
+
+def test_the_population_plots_and_tiles_fill_during_a_run(qtbot, window):
+    """The statistics' Particles and Genealogy tabs and the Population panel show a small
+    run: a curve point a step, the ancestry's segments, one tile a particle."""
+    set_spin(window, "stepsSpin", 12)
+    set_spin(window, "particlesSpin", 3)
+    set_spin(window, "pointsSpin", 64)
+    window.findChild(QDockWidget, "populationDock").raise_()
+    assert run_to_end(qtbot, window) == "completed"
+    stats, population = window.stats_panel, window.population_panel
+    assert all(f.particles.shape == (3, 64, 6) for f in window.frames)
+    assert len(stats.scale_curve.getData()[0]) == 12
+    assert len(stats.ancestors_curve.getData()[0]) == 12
+    assert len(stats.genealogy_lines.getData()[0]) == 2 * 11 * 3
+    if window.frames[-1].rewards is not None:  # once the engine's records carry them
+        assert len(stats.reward_curves) == 3
+    qtbot.waitUntil(lambda: population.drawn is window.frames[-1], timeout=5000)
+    assert len(population.tiles) == 3 and np.isclose(population.weights.sum(), 1.0)
+    assert population.grab().width() > 0

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QPushButton
 
 from poe_desktop.widgets import (
     ExpertsPanel,
+    PopulationPanel,
     RecordingPanel,
     RewardPanel,
     SamplerPanel,
@@ -201,6 +202,30 @@ def test_stats_panel_plots_the_population_in_its_own_tabs(qtbot):
     assert list(panel.scale_curve.getData()[1]) == [1.0, 1.0, 1.0]
     assert data_length(panel.acceptance_curve) == 0 and panel.reward_curves == []
     assert list(panel.ancestors_curve.getData()[1]) == [4, 4, 4]  # no ancestors known
+
+
+def test_population_panel_draws_a_tile_a_particle_faded_by_weight(qtbot):
+    panel = made(qtbot, PopulationPanel)
+    panel.resize(300, 240)
+    with qtbot.waitExposed(panel):
+        panel.show()
+    cloud = np.zeros((16, 6), dtype=np.float32)
+    cloud[:, :3], cloud[:, 3] = 0.5, 1.0  # red, at the centre
+    frame = SimpleNamespace(index=0, particles=np.stack([cloud] * 4),
+                            log_weights=np.log(np.array([0.1, 0.2, 0.3, 0.4])))
+    panel.show_frame(frame)
+    qtbot.waitUntil(lambda: panel.drawn is frame, timeout=2000)
+    assert len(panel.tiles) == 4 and np.allclose(panel.weights, [0.1, 0.2, 0.3, 0.4])
+    cols, rows, side = panel.grid()
+    assert cols * rows >= 4 and side > 40
+    renders = panel.renders
+    for i in range(20):  # a burst of frames: drawn a few times a second, not each one
+        panel.show_frame(SimpleNamespace(index=i, particles=frame.particles,
+                                         log_weights=frame.log_weights))
+    assert panel.renders - renders <= 2
+    panel.show_frame(SimpleNamespace(index=0, particles=None, log_weights=np.zeros(2)))
+    panel.clear()
+    assert panel.tiles == [] and panel.drawn is None
 
 
 def live(cls) -> int:

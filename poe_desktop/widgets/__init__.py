@@ -2,6 +2,7 @@
 the main window decides what that means for a run."""
 
 from .experts import ExpertsPanel
+from .population import PopulationPanel
 from .recording import RecordingPanel
 from .reward import RewardPanel
 from .sampler import PACES, SamplerPanel, pace_combo
@@ -9,5 +10,5 @@ from .stats import StatsPanel
 from .timeline import TimelineBar
 from .toolbar import RunToolbar
 
-__all__ = ["PACES", "ExpertsPanel", "RecordingPanel", "RewardPanel", "RunToolbar",
-           "SamplerPanel", "StatsPanel", "TimelineBar", "pace_combo"]
+__all__ = ["PACES", "ExpertsPanel", "PopulationPanel", "RecordingPanel", "RewardPanel",
+           "RunToolbar", "SamplerPanel", "StatsPanel", "TimelineBar", "pace_combo"]

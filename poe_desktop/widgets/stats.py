@@ -11,6 +11,10 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ..genealogy import distinct_ancestors, lineage, segments
 
+LOG_Z_TITLE = "log Z estimate (the reward's tilt)"
+REWARDS_TITLE = "each particle's log-reward"
+MISSING = " (not in this run's records)"
+
 
 class StatsPanel(QWidget):
     """Live plots in three tabs. Run: ESS over steps with resampling marked, the
@@ -62,9 +66,9 @@ class StatsPanel(QWidget):
                                                 name="reward scale")
         self.acceptance_curve = self.scale_plot.plot(pen=pg.mkPen("#7fc8ff", width=2),
                                                      name="acceptance (MALA)")
-        self.log_z_plot = _plot("logZPlot", "log Z estimate (the reward's tilt)", "step")
+        self.log_z_plot = _plot("logZPlot", LOG_Z_TITLE, "step")
         self.log_z_curve = self.log_z_plot.plot(pen=pg.mkPen("#ffd54a", width=2))
-        self.rewards_plot = _plot("rewardsPlot", "each particle's reward", "step")
+        self.rewards_plot = _plot("rewardsPlot", REWARDS_TITLE, "step")
         self.reward_curves: list[pg.PlotDataItem] = []
         for plot in (self.scale_plot, self.log_z_plot, self.rewards_plot):
             layout.addWidget(plot)
@@ -118,9 +122,12 @@ class StatsPanel(QWidget):
             values = np.array([getattr(f, name, np.nan) for f in frames], dtype=np.float64)
             known = np.isfinite(values)
             curve.setData(steps[known], values[known])
+            if name == "log_z":
+                self.log_z_plot.setTitle(LOG_Z_TITLE + ("" if known.any() else MISSING))
         rewards = [getattr(f, "rewards", None) for f in frames]
         kept = [i for i, r in enumerate(rewards) if r is not None]
         count = len(rewards[kept[-1]]) if kept else 0
+        self.rewards_plot.setTitle(REWARDS_TITLE + ("" if count else MISSING))
         while len(self.reward_curves) > count:
             self.rewards_plot.removeItem(self.reward_curves.pop())
         while len(self.reward_curves) < count:

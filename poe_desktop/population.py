@@ -1,0 +1,62 @@
+"""Every particle of a step as a small picture, without Qt: the population panel's tiles.
+
+`render_cloud` draws one particle's cloud from the 3-D view's default camera angle into an
+RGB array (points as 2x2 splats, nearer points in front and brighter), in plain numpy:
+a step's L tiles cost a few milliseconds, far less than the sampler's step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from poe_engine.world import SPHERE_CENTER
+
+BACKGROUND = (22, 22, 27)
+HALF_WIDTH = 0.62  # of the tile, in world units around the sphere's centre (radius 0.5)
+
+
+def normalised_weights(log_weights: np.ndarray) -> np.ndarray:
+    """exp(log_weights), summing to 1 (float64); uniform where they are all -inf or NaN."""
+    lw = np.nan_to_num(np.asarray(log_weights, dtype=np.float64), nan=-np.inf)
+    if lw.size == 0 or not np.isfinite(lw).any():
+        return np.full(lw.size, 1.0 / max(lw.size, 1))
+    w = np.exp(lw - lw[np.isfinite(lw)].max())
+    return w / w.sum()
+
+
+def render_cloud(cloud: np.ndarray, size: int = 112, azimuth: float = 40.0,
+                 elevation: float = 22.0) -> np.ndarray:
+    """(size, size, 3) uint8: the cloud (N, 6: position, colour in [0, 1]) seen from
+    `azimuth` and `elevation` degrees, orthographic, on a dark background."""
+    image = np.empty((size, size, 3), dtype=np.uint8)
+    image[:] = BACKGROUND
+    cloud = np.nan_to_num(np.asarray(cloud, dtype=np.float64), nan=0.0, posinf=9.0,
+                          neginf=-9.0)
+    if cloud.size == 0:
+        return image
+    p = cloud[:, :3] - np.array(SPHERE_CENTER)
+    a, e = math.radians(azimuth), math.radians(elevation)
+    # the camera looks at the centre from (cos e cos a, cos e sin a, sin e), z up
+    right = np.array([-math.sin(a), math.cos(a), 0.0])
+    up = np.array([-math.sin(e) * math.cos(a), -math.sin(e) * math.sin(a), math.cos(e)])
+    toward = np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+    u = (p @ right / HALF_WIDTH + 1.0) * 0.5 * (size - 2)
+    v = (1.0 - p @ up / HALF_WIDTH) * 0.5 * (size - 2)
+    depth = p @ toward  # larger is nearer
+    near = np.clip(0.5 + depth, 0.0, 1.0)
+    colour = np.clip(cloud[:, 3:6], 0.0, 1.0) * (0.55 + 0.45 * near)[:, None] * 255.0
+    px, py = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    # 2x2 splats; on each pixel the nearest point wins
+    px = np.concatenate([px, px + 1, px, px + 1])
+    py = np.concatenate([py, py, py + 1, py + 1])
+    depth, colour = np.tile(depth, 4), np.tile(colour, (4, 1))
+    inside = (px >= 0) & (px < size) & (py >= 0) & (py < size)
+    pixel = (py * size + px)[inside]
+    depth, colour = depth[inside], colour[inside]
+    order = np.lexsort((depth, pixel))  # by pixel, then far to near
+    pixel, colour = pixel[order], colour[order]
+    last = np.r_[pixel[1:] != pixel[:-1], True] if pixel.size else np.zeros(0, bool)
+    image.reshape(-1, 3)[pixel[last]] = colour[last].astype(np.uint8)
+    return image
