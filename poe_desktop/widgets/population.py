@@ -4,7 +4,7 @@ One tile a particle, drawn from the 3-D view's camera angle (`population.render_
 faded by its weight (the heaviest fully opaque), with its index, its normalised weight and
 a bar of it; the heaviest particle (the one the 3-D view shows) is outlined. Tiles are
 drawn only while the panel is visible and at most a few times a second, so that the
-sampler never waits on them.
+sampler never waits on them (at most twice a second).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from ..population import normalised_weights, render_cloud
 
 TILE_PIXELS = 112  # each tile's picture; it is scaled to the space the panel has
-MIN_INTERVAL_S = 0.25  # tiles are redrawn at most four times a second
+MIN_INTERVAL_S = 0.5  # tiles are redrawn at most twice a second, as the plots are
 LABEL_HEIGHT = 16
 
 
