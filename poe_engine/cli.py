@@ -26,7 +26,15 @@ from .runs import (
     run,
 )
 from .runs import resolve_device as _resolve_device
-from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
+from .samplers import (
+    KERNELS,
+    RESAMPLING,
+    SAMPLERS,
+    SCHEDULES,
+    WEIGHTING,
+    SamplerError,
+    SamplerSettings,
+)
 from .spec import CONFIG_KEYS, DEVICES, RUN_KEYS, SETTINGS_KEYS, RunSpec, config_from_args
 from .weights import DEFAULT_DIR, WeightsError
 from .world import SEED_RANGE
@@ -148,7 +156,18 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ess-threshold", type=number(*limit["ess_threshold"]),
                    default=d.ess_threshold)
     p.add_argument("--resampling", choices=RESAMPLING, default=d.resampling)
-    p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting)
+    p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting,
+                   help="incremental (exact SMC) | potential (the reference demo's) | paper "
+                        "(the paper's Algorithm 1)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                   help="the reward's scale over the levels, full at t = 0")
+    p.add_argument("--schedule-target", type=number(*limit["schedule_target"]),
+                   default=d.schedule_target,
+                   help="adaptive schedule: keep the increment's conditional ESS >= this x L")
+    p.add_argument("--resample-every", type=number(*limit["resample_every"], integer=True),
+                   default=d.resample_every, help="also resample every k levels (0: off)")
+    p.add_argument("--kernel", choices=KERNELS, default=d.kernel,
+                   help="Langevin refinement: ula | mala (Metropolis-adjusted)")
     p.add_argument("--device", choices=DEVICES, default="auto")
     add_precision_option(p)
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
