@@ -275,8 +275,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
           + f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
           f"{settings.steps} steps | {result.seconds:.1f} s on {device}")
     print(fid.line())
+    print(particle_line(result.records))
     print("wrote " + ", ".join(str(path) for path, _ in writes))
     return 0
+
+
+def particle_line(records) -> str:
+    """The particle system of a run in one line: median ESS, resamplings, log Z, and MALA's
+    mean acceptance where it ran."""
+    ess = sorted(r.ess for r in records)
+    acceptance = [a for a in (float(r.acceptance) for r in records) if a == a]
+    return (f"median ESS {ess[len(ess) // 2]:.2f} of {len(records[0].log_weights)} | "
+            f"resampled at {sum(r.resampled for r in records)} of {len(records)} steps | "
+            f"log Z {float(records[-1].log_z):.3f}"
+            + (f" | acceptance {sum(acceptance) / len(acceptance):.3f}" if acceptance else ""))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ def test_sample_writes_the_trajectory_and_prints_metrics(tmp_path, capsys):
     assert main(["sample", *QUICK, "--reward", "green", "--seed", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "radial error" in printed and "Chamfer" in printed and str(out) in printed
+    assert "median ESS" in printed and "log Z" in printed
     with np.load(out) as run:
         assert run["trajectory"].shape == (6, 32, 6)
         assert run["final"].shape == (32, 6)
