@@ -231,16 +231,17 @@ def mala_steps(
         log_pi = 0.5 * (score.double() + score_y.double()) * (y - x).double()
         log_a = (log_pi + _log_proposal(x - y - drift_y, step, boost)
                  - _log_proposal(y - x - drift_x, step, boost))  # (L, N, C)
-        inside = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)  # (L, N)
+        outside = torch.zeros(x.shape, dtype=torch.bool, device=x.device)  # (L, N, C)
         for channels, low, high in bounds:
             c = y[..., channels]
-            inside = inside & ((c >= low) & (c <= high)).all(dim=-1)
+            outside[..., channels] = (c < low) | (c > high)
         u = torch.rand((x.shape[0], x.shape[1] + 1), generator=generator, device=x.device,
                        dtype=torch.float64)  # one per point, and one per particle
         per_point = (log_a * point_ch).sum(dim=-1)  # (L, N)
-        ok_point = (torch.log(u[:, 1:]) < per_point) & inside
+        ok_point = (torch.log(u[:, 1:]) < per_point) & ~(outside & point_ch).any(dim=-1)
         per_particle = (log_a * particle_ch).sum(dim=(-1, -2))  # (L,)
-        ok_particle = (torch.log(u[:, 0]) < per_particle) & inside.all(dim=-1)
+        ok_particle = ((torch.log(u[:, 0]) < per_particle)
+                       & ~(outside & particle_ch).any(dim=-1).any(dim=-1))
         take = torch.where(point_ch, ok_point[..., None], False) | torch.where(
             particle_ch, ok_particle[:, None, None], False)
         x = torch.where(take, y, x)
