@@ -154,3 +154,58 @@ def test_ula_records_nan_acceptance_and_mala_a_rate():
     assert math.isnan(float(mala[-1].acceptance))  # the data level has no Langevin
     rgb = mala[-1].best[:, 3:]
     assert float(rgb.min()) >= 0.0 and float(rgb.max()) <= 1.0
+
+
+def test_mala_keeps_a_gaussian_level_exact_where_ula_inflates_it():
+    """One data point: each level is N((1 - t) c + t mu, (t sigma)^2) per coordinate, and the
+    Langevin step is kappa (t sigma)^2. ULA's chain then has variance 2 / (2 - kappa) times
+    the target's (4/3 at kappa 0.5); MALA's trapezoid rule is exact for a Gaussian, so it
+    keeps the level's variance."""
+    from poe_engine.samplers import langevin_step, mala_steps
+
+    experts = exact_experts(1)
+    product = Composition.of(experts.values()).snapshot()
+    t = 0.5
+    centre = (1 - t) * experts["x"].centres[0] + t * NOISE.position_mean
+    std = t * NOISE.position_std
+    g = make_generator(0, "cpu")
+    start = torch.zeros(2, 4000, 6)
+    start[..., :3] = centre + std * torch.randn(2, 4000, 3, generator=g)
+    x_ula, x_mala = start.clone(), start.clone()
+    for _ in range(40):
+        x_ula = langevin_step(product, x_ula, t, 0.5, g)
+    x_mala, acceptance = mala_steps(product, x_mala, t, 0.5, 40, g)
+    ratio_ula = float(x_ula[..., :3].var(dim=(0, 1)).mean() / std**2)
+    ratio_mala = float(x_mala[..., :3].var(dim=(0, 1)).mean() / std**2)
+    assert ratio_ula == pytest.approx(4 / 3, rel=0.05)
+    assert ratio_mala == pytest.approx(1.0, rel=0.05)
+    assert 0.5 < float(acceptance) <= 1.0
+
+
+def test_mala_per_particle_colour_moves_keep_the_colour_level():
+    """The colour expert's level: per-point deviations from the mean of std t sigma (far
+    from the bounds here), any mean. Its moves are preconditioned (the mean moves as one
+    point) and accepted per particle: MALA keeps the deviations' variance, ULA inflates it
+    by 2 / (2 - kappa). (Per-particle acceptance falls with the cloud's size times kappa^3:
+    64 points and kappa 0.3 here; about 0.87 for 512 points at kappa 0.05.)"""
+    from poe_engine.samplers import langevin_step, mala_steps
+
+    product = Composition.of([MonochromeColorExpert()]).snapshot()
+    t, kappa = 0.05, 0.3  # the mean random-walks (the level is flat along it): small steps
+    std = t * MonochromeColorExpert.noise_std
+    g = make_generator(1, "cpu")
+    start = torch.zeros(256, 64, 6)
+    start[..., 3:] = 0.5 + std * torch.randn(256, 64, 3, generator=g)
+    x_ula, x_mala = start.clone(), start.clone()
+    for _ in range(16):
+        x_ula = langevin_step(product, x_ula, t, kappa, g)
+    x_mala, acceptance = mala_steps(product, x_mala, t, kappa, 16, g)
+
+    def ratio(x):
+        rgb = x[..., 3:]
+        dev = rgb - rgb.mean(dim=1, keepdim=True)
+        return float(dev.var(dim=(0, 1)).mean() / std**2 * 64 / 63)
+
+    assert ratio(x_ula) == pytest.approx(2 / (2 - kappa), rel=0.03)
+    assert ratio(x_mala) == pytest.approx(1.0, rel=0.03)
+    assert 0.1 < float(acceptance) < 1.0
