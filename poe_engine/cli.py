@@ -26,7 +26,15 @@ from .runs import (
     run,
 )
 from .runs import resolve_device as _resolve_device
-from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerError, SamplerSettings
+from .samplers import (
+    KERNELS,
+    RESAMPLING,
+    SAMPLERS,
+    SCHEDULES,
+    WEIGHTING,
+    SamplerError,
+    SamplerSettings,
+)
 from .spec import CONFIG_KEYS, DEVICES, RUN_KEYS, SETTINGS_KEYS, RunSpec, config_from_args
 from .weights import DEFAULT_DIR, WeightsError
 from .world import SEED_RANGE
@@ -148,7 +156,18 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ess-threshold", type=number(*limit["ess_threshold"]),
                    default=d.ess_threshold)
     p.add_argument("--resampling", choices=RESAMPLING, default=d.resampling)
-    p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting)
+    p.add_argument("--weighting", choices=WEIGHTING, default=d.weighting,
+                   help="incremental (exact SMC) | potential (the reference demo's) | paper "
+                        "(the paper's Algorithm 1)")
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                   help="the reward's scale over the levels, full at t = 0")
+    p.add_argument("--schedule-target", type=number(*limit["schedule_target"]),
+                   default=d.schedule_target,
+                   help="adaptive schedule: keep the increment's conditional ESS >= this x L")
+    p.add_argument("--resample-every", type=number(*limit["resample_every"], integer=True),
+                   default=d.resample_every, help="also resample every k levels (0: off)")
+    p.add_argument("--kernel", choices=KERNELS, default=d.kernel,
+                   help="Langevin refinement: ula | mala (Metropolis-adjusted)")
     p.add_argument("--device", choices=DEVICES, default="auto")
     add_precision_option(p)
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
@@ -256,8 +275,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
           + f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
           f"{settings.steps} steps | {result.seconds:.1f} s on {device}")
     print(fid.line())
+    print(particle_line(result.records))
     print("wrote " + ", ".join(str(path) for path, _ in writes))
     return 0
+
+
+def particle_line(records) -> str:
+    """The particle system of a run in one line: median ESS, resamplings, log Z, and MALA's
+    mean acceptance where it ran."""
+    ess = sorted(r.ess for r in records)
+    acceptance = [a for a in (float(r.acceptance) for r in records) if a == a]
+    return (f"median ESS {ess[len(ess) // 2]:.2f} of {len(records[0].log_weights)} | "
+            f"resampled at {sum(r.resampled for r in records)} of {len(records)} steps | "
+            f"log Z {float(records[-1].log_z):.3f}"
+            + (f" | acceptance {sum(acceptance) / len(acceptance):.3f}" if acceptance else ""))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

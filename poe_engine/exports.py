@@ -76,7 +76,9 @@ def write_trajectory_npz(
     (T, L), ess (T), resampled (T), t (T) and meta (a JSON string). `meta` must be
     JSON-serialisable; the run's configuration (`spec.RunSpec.to_dict`) belongs in it, best
     through `trajectory_meta`. `steered`: more columns of T rows, what each step multiplied
-    together (`steering.columns`: expert_weights (T, 4), reward (T), reward_strength (T))."""
+    together (`steering.columns`: expert_weights (T, 4), reward (T), reward_strength (T)),
+    and the particle system (`trajectory.particle_columns`: ancestors (T, L), reward_scale,
+    acceptance, log_z (T))."""
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"{path}: the output file must end in .npz")

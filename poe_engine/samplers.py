@@ -27,7 +27,10 @@ from .product import Composition, Snapshot
 from .world import DEFAULT_POINTS, NOISE, make_generator
 
 RESAMPLING = ("systematic", "multinomial")
-WEIGHTING = ("incremental", "potential")
+WEIGHTING = ("incremental", "potential", "paper")
+SCHEDULES = ("constant", "linear", "adaptive")
+KERNELS = ("ula", "mala")
+BISECTION_STEPS = 24  # of the adaptive schedule: the scale to within 2^-24 of its interval
 
 
 class SamplerError(RuntimeError):
@@ -44,7 +47,11 @@ class SamplerSettings:
     ode_scale: float = 1.0
     ess_threshold: float = 0.5  # resample when ESS < threshold * particles
     resampling: str = "systematic"
-    weighting: str = "incremental"
+    weighting: str = "incremental"  # incremental | potential | paper (see `ais`)
+    schedule: str = "constant"  # of the reward's scale lambda(t): constant | linear | adaptive
+    schedule_target: float = 0.5  # adaptive: keep the increment's conditional ESS >= this * L
+    resample_every: int = 0  # also resample every k levels (0: the ESS trigger alone)
+    kernel: str = "ula"  # Langevin refinement: ula (unadjusted) | mala (Metropolis-adjusted)
     precision: str = "auto"  # of the experts' matrix products: auto | fp32 | bf16
     keep_particles: bool = False  # put every particle into each record
 
@@ -57,6 +64,8 @@ class SamplerSettings:
         "kappa": (0.0, 0.5),
         "ode_scale": (0.0, 2.0),
         "ess_threshold": (0.0, 1.0),
+        "schedule_target": (0.0, 1.0),
+        "resample_every": (0, 512),
     }
 
     def __post_init__(self) -> None:
@@ -72,6 +81,10 @@ class SamplerSettings:
             raise InputError(f"resampling must be one of {', '.join(RESAMPLING)}")
         if self.weighting not in WEIGHTING:
             raise InputError(f"weighting must be one of {', '.join(WEIGHTING)}")
+        if self.schedule not in SCHEDULES:
+            raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}")
+        if self.kernel not in KERNELS:
+            raise InputError(f"kernel must be one of {', '.join(KERNELS)}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}")
 
@@ -100,6 +113,11 @@ class StepRecord:
     ess_value: torch.Tensor | None = None  # 0-d
     resampled_flag: torch.Tensor | None = None  # 0-d bool
     ancestor_indices: torch.Tensor | None = None  # (L,), identity where not resampled
+    # The particle system (floats, or 0-d device tensors read with float()):
+    reward_scale: float | torch.Tensor = 1.0  # lambda in [0, 1]: the reward's multiplier
+    acceptance: float | torch.Tensor = float("nan")  # MALA's mean acceptance; NaN for ULA
+    log_z: float | torch.Tensor = 0.0  # running estimate of log Z of the reward's tilt
+    rewards: torch.Tensor | None = None  # (L,) float64: full-strength R(x), before resampling
 
     @functools.cached_property
     def ess(self) -> float:
@@ -127,6 +145,22 @@ def ode_step(product: Snapshot, x: torch.Tensor, t: float, t_next: float, scale:
     return x + (scale * (t_next - t)) * product.velocity(x, t)
 
 
+def _boost(product: Snapshot, x: torch.Tensor) -> torch.Tensor | None:
+    """Per channel, g N of the preconditioner M = h (I + g N P); None where all are 0."""
+    mobility = product.mean_mobility()
+    if not any(mobility):  # known on the host: no wait for the device
+        return None
+    return torch.tensor(mobility, device=x.device) * x.shape[-2]
+
+
+def _propose(x, score, step, boost, noise):
+    """x + M score + sqrt(2 M) noise, M = h (I + b P), P the mean over the points."""
+    if boost is not None:
+        score = score + boost * score.mean(dim=-2, keepdim=True)
+        noise = noise + (torch.sqrt(1.0 + boost) - 1.0) * noise.mean(dim=-2, keepdim=True)
+    return x + step * score + torch.sqrt(2.0 * step) * noise
+
+
 def langevin_step(
     product: Snapshot, x: torch.Tensor, t: float, kappa: float, generator: torch.Generator
 ) -> torch.Tensor:
@@ -140,15 +174,88 @@ def langevin_step(
     """
     score, step = product.score_and_step(x, t, kappa)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    mobility = product.mean_mobility()
-    if any(mobility):  # known on the host: no wait for the device
-        boost = torch.tensor(mobility, device=x.device) * x.shape[-2]  # g N per channel
-        score = score + boost * score.mean(dim=-2, keepdim=True)
-        noise = noise + (torch.sqrt(1.0 + boost) - 1.0) * noise.mean(dim=-2, keepdim=True)
-    x = x + step * score + torch.sqrt(2.0 * step) * noise
+    x = _propose(x, score, step, _boost(product, x), noise)
     for channels, low, high in product.bounds():
         x[..., channels] = reflect(x[..., channels], low, high)
     return x
+
+
+def _log_proposal(d: torch.Tensor, step: torch.Tensor, boost: torch.Tensor | None):
+    """-1/4 d^T M^-1 d per point and channel (summed later), M = h (I + b P):
+    M^-1 = (I - b / (1 + b) P) / h, so d^T M^-1 d = (|d|^2 - b / (1 + b) N |mean d|^2) / h
+    per channel. Channels of step 0 (no owner) contribute 0. Returns (L, N, C) float64 with
+    the mean term spread evenly over the points (its sum per particle is exact)."""
+    d = d.double()
+    inv_h = torch.where(step > 0, 1.0 / step.clamp_min(1e-300), 0.0).double()
+    quad = d * d
+    if boost is not None:
+        b = boost.double()
+        quad = quad - (b / (1.0 + b)) * d.mean(dim=-2, keepdim=True) ** 2
+    return -0.25 * quad * inv_h
+
+
+def mala_steps(
+    product: Snapshot, x: torch.Tensor, t: float, kappa: float, n: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` Metropolis-adjusted Langevin steps at level t; returns the particles and the mean
+    acceptance (0-d): per step, the mean of the position rate and the colour rate.
+
+    Proposal: the preconditioned Langevin move of `langevin_step` (no reflection).
+    log pi(x') - log pi(x) by the trapezoid rule along the move, 0.5 (s(x) + s(x')).(x' - x),
+    from the scores at both ends; proposal densities N(x + M s(x), 2 M) both ways. Channels
+    whose owners have no mean mobility (positions: the axis experts' product factorizes over
+    points) are accepted per point; the others (colours: the colour expert couples a
+    cloud's points through its mean) per particle. A proposal that leaves a bounded
+    support is rejected (the target is zero there), which keeps detailed balance.
+    Cost: the proposal's score is reused by the next step, so a level costs n + 1 score
+    evaluations (one more than ULA's n)."""
+    score, step = product.score_and_step(x, t, kappa)
+    boost = _boost(product, x)
+    mobility = product.mean_mobility()
+    owned = {c for expert, _ in product.experts for c in expert.channels}  # on the host
+    has_point = any(c in owned and m == 0 for c, m in enumerate(mobility))
+    has_particle = any(c in owned and m > 0 for c, m in enumerate(mobility))
+    point_ch = torch.tensor([c in owned and m == 0 for c, m in enumerate(mobility)],
+                            device=x.device)
+    particle_ch = torch.tensor([c in owned and m > 0 for c, m in enumerate(mobility)],
+                               device=x.device)
+    bounds = product.bounds()
+    rates = []
+    for _ in range(n):
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        y = _propose(x, score, step, boost, noise)
+        score_y, _ = product.score_and_step(y, t, kappa)
+        drift_x = _propose(torch.zeros_like(x), score, step, boost, torch.zeros_like(x))
+        drift_y = _propose(torch.zeros_like(x), score_y, step, boost, torch.zeros_like(x))
+        log_pi = 0.5 * (score.double() + score_y.double()) * (y - x).double()
+        log_a = (log_pi + _log_proposal(x - y - drift_y, step, boost)
+                 - _log_proposal(y - x - drift_x, step, boost))  # (L, N, C)
+        outside = torch.zeros(x.shape, dtype=torch.bool, device=x.device)  # (L, N, C)
+        for channels, low, high in bounds:
+            c = y[..., channels]
+            outside[..., channels] = (c < low) | (c > high)
+        u = torch.rand((x.shape[0], x.shape[1] + 1), generator=generator, device=x.device,
+                       dtype=torch.float64)  # one per point, and one per particle
+        per_point = (log_a * point_ch).sum(dim=-1)  # (L, N)
+        ok_point = (torch.log(u[:, 1:]) < per_point) & ~(outside & point_ch).any(dim=-1)
+        per_particle = (log_a * particle_ch).sum(dim=(-1, -2))  # (L,)
+        ok_particle = ((torch.log(u[:, 0]) < per_particle)
+                       & ~(outside & particle_ch).any(dim=-1).any(dim=-1))
+        take = torch.where(point_ch, ok_point[..., None], False) | torch.where(
+            particle_ch, ok_particle[:, None, None], False)
+        x = torch.where(take, y, x)
+        score = torch.where(take, score_y, score)
+        parts = []
+        if has_point:
+            parts.append(ok_point.double().mean())
+        if has_particle:
+            parts.append(ok_particle.double().mean())
+        rates.append(torch.stack(parts).mean() if parts else torch.ones((), dtype=torch.float64,
+                                                                        device=x.device))
+    acceptance = (torch.stack(rates).mean() if rates
+                  else torch.tensor(float("nan"), dtype=torch.float64, device=x.device))
+    return x, acceptance
 
 
 def reflect(v: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -188,8 +295,9 @@ def _record(
     k: int, t: float, x: torch.Tensor, log_w: torch.Tensor, product: Snapshot,
     settings: SamplerSettings, precision: str, ess: torch.Tensor,
     resampled: torch.Tensor | None = None, ancestors: torch.Tensor | None = None,
+    best: torch.Tensor | None = None, **system,
 ) -> StepRecord:
-    best = torch.argmax(log_w).reshape(1)
+    best = torch.argmax(log_w).reshape(1) if best is None else best.reshape(1)
     return StepRecord(
         index=k,
         steps=settings.steps,
@@ -205,12 +313,44 @@ def _record(
         ess_value=ess,
         resampled_flag=resampled,
         ancestor_indices=ancestors,
+        **system,
     )
 
 
 def _check_finite(x: torch.Tensor, k: int, t: float) -> None:
     if not bool(torch.isfinite(x).all()):
         raise SamplerError(f"the sampler produced non-finite values at step {k + 1} (t = {t:.4f})")
+
+
+def log_mean_increment(log_w: torch.Tensor, increment: torch.Tensor) -> torch.Tensor:
+    """log sum_i W_i exp(increment_i), W the normalised weights of `log_w` (0-d)."""
+    return torch.logsumexp(log_w + increment, dim=0) - torch.logsumexp(log_w, dim=0)
+
+
+def conditional_ess(log_w: torch.Tensor, increment: torch.Tensor) -> torch.Tensor:
+    """(sum W_i e^inc_i)^2 / sum W_i e^(2 inc_i): the conditional ESS of an increment as a
+    fraction of the particles (1: the increment changes no weight's share). Broadcasts over
+    leading dimensions of `increment`."""
+    w = torch.log_softmax(log_w, dim=0)
+    return torch.exp(2 * torch.logsumexp(w + increment, dim=-1)
+                     - torch.logsumexp(w + 2 * increment, dim=-1))
+
+
+def adaptive_scale(log_w: torch.Tensor, reward: torch.Tensor, applied: torch.Tensor,
+                   previous: torch.Tensor, target: float) -> torch.Tensor:
+    """The largest scale lambda in [previous, 1] (by bisection, on the device) for which the
+    increment lambda R - applied keeps the conditional ESS >= target; `previous` where even
+    that one falls short, 1 where 1 passes."""
+    def ok(lam):
+        return conditional_ess(log_w, lam * reward - applied) >= target
+
+    one = torch.ones_like(previous)
+    low, high = previous, one
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (low + high)
+        good = ok(mid)
+        low, high = torch.where(good, mid, low), torch.where(good, high, mid)
+    return torch.where(ok(one), one, low)
 
 
 # --------------------------------------------------------------------------- samplers
@@ -235,6 +375,7 @@ def euler(
 
     If a reward is on, the log-weights are its value per particle (best-of-L
     selection, no resampling); otherwise they are zero and particle 0 is shown.
+    The particles are independent draws, so `log_z` is log mean exp R(x) of the step.
     """
     _, x, grid, precision = _start(settings, seed, device)
     zeros = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
@@ -244,7 +385,8 @@ def euler(
         _check_finite(x, k, grid[k + 1])
         reward = product.log_reward(x)
         log_w = reward if reward is not None else zeros
-        yield _record(k, grid[k + 1], x, log_w, product, settings, precision, ess_of(log_w))
+        yield _record(k, grid[k + 1], x, log_w, product, settings, precision, ess_of(log_w),
+                      rewards=log_w.clone(), log_z=log_mean_increment(zeros, log_w))
 
 
 def ais(
@@ -255,55 +397,93 @@ def ais(
 ) -> Iterator[StepRecord]:
     """Annealed importance sampling over a product of experts.
 
-    Target of the weights. Let q_k be the distribution the moves carry the
-    particles to at level t_k (the ODE transports the generative product's
-    marginals; Langevin at t_k leaves them approximately invariant) and R the
-    log-reward. With `weighting="incremental"` (the paper's SMC weighting) a
-    particle's log-weight grows at each step by R_k(x_k) - A, where R_k is the
-    reward in play at step k (zero when off) and A the potential already applied
-    to the particle's ancestry (zero at the start). The increments telescope, so
-    the weighted particles at level t_k target
-        pi_k(x)  proportional to  q_k(x) * exp(R_k(x)),
-    and the final ones the reward-tilted product q_0(x) exp(R(x)). A reward
-    switched or recoloured mid-run is thus reweighted to at once. With
-    `weighting="potential"` (the reference implementation) the log-weight is
-    R(x) itself at every step; each resampling then applies the tilt again, so
-    the effective target is sharper than exp(R) by an unknown power.
-    After a resampling all log-weights restart at zero.
+    Moves. Let q_k be the distribution the moves carry the particles to at level t_k
+    (the ODE transports the generative product's marginals; Langevin at t_k, `ula` or
+    `mala`, leaves them approximately (ULA) or exactly up to the trapezoid rule (MALA)
+    invariant). The moves never see the reward.
 
-    The ESS test and the resampling run on the device without a branch on the host:
-    ancestors are drawn at every step and used only where the ESS fell under the
-    threshold. Weights, ESS and resampling are computed in float64.
+    Reward scale. R is the full-strength log-reward in play; level k applies
+    lambda_k R, lambda_k in [0, 1] (`reward_scale` in the record) by `schedule`:
+    `constant` lambda = 1 (the reference's), `linear` lambda = 1 - t_k, `adaptive` the
+    largest lambda in [lambda_{k-1}, 1] whose weight increment keeps the conditional ESS
+    >= schedule_target * L (bisection). Every schedule ends at lambda = 1 at t = 0.
+
+    Weighting, and what the weighted particles target:
+    - `incremental` (exact SMC; default): a log-weight grows by lambda_k R(x_k) - A,
+      A the potential already applied to the particle's ancestry (lambda_{k-1} R(x_{k-1})
+      of its ancestor; 0 at the start). The increments telescope, so the weighted
+      particles at level k target pi_k(x) proportional to q_k(x) exp(lambda_k R(x)), and
+      the final ones the reward-tilted product q_0(x) exp(R(x)). A reward switched or
+      recoloured mid-run is reweighted to at once.
+    - `potential` (the reference demo's): the log-weight is lambda_k R(x_k) itself; each
+      resampling applies the tilt again, so the target is sharper than exp(R) by an
+      unknown power (it depends on how often the ESS trigger fires).
+    - `paper` (the paper's Algorithm 1): log-weights = lambda_k R(x_k), resampling at
+      every level whatever the ESS, and the shown particle is the one of highest
+      reward. Its target is that of repeated selection, q_0 tilted by exp(R) once per
+      level (a greedy search, as in the paper), not q_0 exp(R).
+    Resampling (`resampling` scheme) happens when ESS < ess_threshold * L, or every
+    `resample_every` levels (0: never on that count), or at every level for `paper`;
+    after it all log-weights restart at zero.
+
+    log Z. `log_z` accumulates, per level, log sum_i W_i exp(lambda_k R(x_k,i) - A_i), W
+    the normalised weights before the increment (uniform after a resampling): under
+    `incremental` the usual SMC estimate of log E_q0[exp R] (its exponential is
+    unbiased), exactly R for a constant reward and 0 without one. Under `potential` and
+    `paper` the same sum is reported but estimates nothing exact.
+
+    The ESS test, the schedule and the resampling run on the device without a branch on
+    the host: ancestors are drawn at every step and used only where resampling is due.
+    Weights, ESS, rewards and resampling are computed in float64.
     """
     generator, x, grid, precision = _start(settings, seed, device)
     log_w = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
     applied = torch.zeros_like(log_w)  # potential already folded into the weights
+    log_z = torch.zeros((), device=x.device, dtype=torch.float64)
+    scale = torch.zeros((), device=x.device, dtype=torch.float64)
     identity = torch.arange(settings.particles, device=x.device)
     threshold = settings.ess_threshold * settings.particles
+    paper = settings.weighting == "paper"
     for k in range(settings.steps):
         product = composition.snapshot(DTYPES[precision])
         t_next = grid[k + 1]
 
         x = ode_step(product, x, grid[k], t_next, settings.ode_scale)
-        if t_next > 0:  # the data level has no score to refine with
-            for _ in range(settings.langevin_steps):
-                x = langevin_step(product, x, t_next, settings.kappa, generator)
+        acceptance: float | torch.Tensor = float("nan")
+        if t_next > 0 and settings.langevin_steps > 0:  # the data level has no score
+            if settings.kernel == "mala":
+                x, acceptance = mala_steps(product, x, t_next, settings.kappa,
+                                           settings.langevin_steps, generator)
+            else:
+                for _ in range(settings.langevin_steps):
+                    x = langevin_step(product, x, t_next, settings.kappa, generator)
         _check_finite(x, k, t_next)
 
-        potential = product.log_reward(x)
-        if potential is None:
-            potential = torch.zeros_like(log_w)
+        reward = product.log_reward(x)
+        reward = torch.zeros_like(log_w) if reward is None else reward.double()
+        if settings.schedule == "constant" or t_next <= 0:
+            scale = torch.ones_like(scale)
+        elif settings.schedule == "linear":
+            scale = torch.full_like(scale, 1.0 - t_next)
+        else:
+            scale = adaptive_scale(log_w, reward, applied, scale, settings.schedule_target)
+        potential = scale * reward
+        log_z = log_z + log_mean_increment(log_w, potential - applied)
         if settings.weighting == "incremental":
             log_w = log_w + (potential - applied)
-            applied = potential
         else:
             log_w = potential
+        applied = potential
         ess = ess_of(log_w)
         resampling = ess < threshold
+        if paper or (settings.resample_every and (k + 1) % settings.resample_every == 0):
+            resampling = torch.ones_like(resampling)
         ancestors = torch.where(resampling, resample(log_w, settings.resampling, generator),
                                 identity)
         yield _record(k, t_next, x, log_w, product, settings, precision, ess, resampling,
-                      ancestors)
+                      ancestors, best=torch.argmax(reward) if paper else None,
+                      reward_scale=scale, acceptance=acceptance, log_z=log_z,
+                      rewards=reward.clone())
         x, applied = x[ancestors], applied[ancestors]
         log_w = torch.where(resampling, torch.zeros_like(log_w), log_w)
 

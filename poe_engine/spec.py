@@ -12,6 +12,7 @@ a configuration may hold. `exports.py` reads and writes the files.
 from __future__ import annotations
 
 import argparse
+import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from .errors import InputError, check_number, cut, shown
 from .experts import AXES, EXPERT_NAMES, MAX_STRENGTH, parse_color, parse_experts
 from .precision import PRECISIONS
 from .product import MAX_WEIGHT
-from .samplers import RESAMPLING, SAMPLERS, WEIGHTING, SamplerSettings
+from .samplers import KERNELS, RESAMPLING, SAMPLERS, SCHEDULES, WEIGHTING, SamplerSettings
 from .steering import (
     STEERING_KEYS,
     Controls,
@@ -38,24 +39,27 @@ DEVICES = ("auto", "cpu", "cuda")
 # The argparse dests of `cli.add_sampler_options`, less `weights` (a local folder).
 CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
-    "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "device",
-    "precision",
+    "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "schedule",
+    "schedule_target", "resample_every", "kernel", "device", "precision",
 )
 # Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
 # each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
 # weights), and the changes made during the run (`steering.py`): a list of
 # {"step": k, and what changed from step k on: any of STEERING_KEYS}.
 RUN_KEYS = ("expert_weights", "checksums", "steering")
-_INTEGERS = ("seed", "particles", "points", "steps", "langevin")
-_NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold")
+_INTEGERS = ("seed", "particles", "points", "steps", "langevin", "resample_every")
+_NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold", "schedule_target")
 _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
-            "device": DEVICES, "precision": PRECISIONS}
+            "schedule": SCHEDULES, "kernel": KERNELS, "device": DEVICES,
+            "precision": PRECISIONS}
 # The configuration keys of the sampler's settings, and the SamplerSettings field each
 # one names: the one place where `langevin` is `langevin_steps`.
 SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
                  "langevin": "langevin_steps", "kappa": "kappa", "ode_scale": "ode_scale",
                  "ess_threshold": "ess_threshold", "resampling": "resampling",
-                 "weighting": "weighting", "precision": "precision"}
+                 "weighting": "weighting", "schedule": "schedule",
+                 "schedule_target": "schedule_target", "resample_every": "resample_every",
+                 "kernel": "kernel", "precision": "precision"}
 # Ranges of the keys that SamplerSettings does not check.
 _RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
 
@@ -88,7 +92,9 @@ def check_config(config: dict, source: str = "configuration") -> dict:
     known = CONFIG_KEYS + (RUN_KEYS if version == CONFIG_FORMAT else ())
     unknown = [str(k) for k in config if k != "format" and k not in known]
     if unknown:
-        raise fail(f"unknown key(s) {cut(', '.join(unknown))}: use {', '.join(known)}")
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"use {','.join(known)}"
+        raise fail(f"unknown key(s) {cut(', '.join(unknown))}: {hint}")
     out: dict = {"format": CONFIG_FORMAT}
     for key in (k for k in known if k in config):
         try:

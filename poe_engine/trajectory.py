@@ -17,6 +17,34 @@ from .exports import write_trajectory_npz
 from .steering import columns
 
 
+def _scalar(value: Any, default: float) -> float:
+    """A record's float field (a float or a 0-d tensor); `default` where it is missing."""
+    return default if value is None else float(value)
+
+
+def particle_columns(records: Sequence) -> dict[str, np.ndarray]:
+    """The particle system per step, as .npz columns: `ancestors` (T, L) int64, -1 where
+    no resampling happened; `reward_scale` (T) the reward's multiplier lambda in [0, 1];
+    `acceptance` (T) MALA's mean acceptance, NaN for ULA; `log_z` (T) the running log Z
+    estimate. Records without these fields (older frames) give -1 / NaN."""
+    particles = len(_host(records[0].log_weights))
+    ancestors = np.full((len(records), particles), -1, dtype=np.int64)
+    for i, r in enumerate(records):
+        a = getattr(r, "ancestors", None)
+        if a is not None:
+            ancestors[i] = _host(a)
+    nan = float("nan")
+    return {
+        "ancestors": ancestors,
+        "reward_scale": np.array([_scalar(getattr(r, "reward_scale", None), nan)
+                                  for r in records], dtype=np.float64),
+        "acceptance": np.array([_scalar(getattr(r, "acceptance", None), nan)
+                                for r in records], dtype=np.float64),
+        "log_z": np.array([_scalar(getattr(r, "log_z", None), nan) for r in records],
+                          dtype=np.float64),
+    }
+
+
 def _host(value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor, possibly on the GPU
         value = value.detach().cpu().numpy()
@@ -37,6 +65,7 @@ class Trajectory:
     experts: tuple[tuple[str, ...], ...]
     reward: tuple[str | None, ...]
     steered: dict[str, np.ndarray] = field(default_factory=dict)  # `steering.columns`
+    system: dict[str, np.ndarray] = field(default_factory=dict)  # `particle_columns`
 
     @classmethod
     def from_records(cls, records: Sequence) -> Trajectory:
@@ -53,6 +82,7 @@ class Trajectory:
             experts=tuple(tuple(r.experts) for r in records),
             reward=tuple(r.reward for r in records),
             steered=columns(records),
+            system=particle_columns(records),
         )
 
     def __len__(self) -> int:
@@ -66,4 +96,5 @@ class Trajectory:
     def save_npz(self, path: str | Path, meta: dict) -> Path:
         """The .npz of `poe-engine sample` (`exports.write_trajectory_npz`)."""
         return write_trajectory_npz(path, self.clouds, self.log_weights, self.ess,
-                                    self.resampled, self.t, meta, steered=self.steered)
+                                    self.resampled, self.t, meta,
+                                    steered=self.steered | self.system)

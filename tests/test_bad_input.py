@@ -65,8 +65,8 @@ def record(tmp_path, *args):
 
 
 # ----------------------------------------------------------------- 1. numbers
-INT_OPTIONS = ["--particles", "--points", "--steps", "--langevin", "--seed"]
-FLOAT_OPTIONS = ["--kappa", "--ode-scale", "--ess-threshold", "--strength"]
+INT_OPTIONS = ["--particles", "--points", "--steps", "--langevin", "--seed", "--resample-every"]
+FLOAT_OPTIONS = ["--kappa", "--ode-scale", "--ess-threshold", "--strength", "--schedule-target"]
 NOT_INTEGERS = ["", " ", "abc", "1.5", "1e3", "nan", "inf", "0x10", "9" * 5000]
 NOT_NUMBERS = ["", "abc", "nan", "inf", "1e400", "1,5", "--"]
 OUT_OF_RANGE = [
@@ -75,7 +75,8 @@ OUT_OF_RANGE = [
     ("--langevin", "-1"), ("--langevin", "11"), ("--seed", "-1"), ("--seed", str(2**64)),
     ("--kappa", "0.51"), ("--kappa", "-0.1"), ("--ode-scale", "2.5"), ("--ode-scale", "-1"),
     ("--ess-threshold", "1.01"), ("--ess-threshold", "-0.5"), ("--strength", "-1"),
-    ("--strength", "1e39"), ("--strength", "10001"),
+    ("--strength", "1e39"), ("--strength", "10001"), ("--schedule-target", "1.5"),
+    ("--schedule-target", "-0.1"), ("--resample-every", "-1"), ("--resample-every", "513"),
 ]
 NUMBER_CASES = ([(o, v) for o in INT_OPTIONS for v in NOT_INTEGERS]
                 + [(o, v) for o in FLOAT_OPTIONS for v in NOT_NUMBERS] + OUT_OF_RANGE)
@@ -90,7 +91,9 @@ def test_bad_numbers_are_usage_errors_naming_the_option(option, value, capsys):
 # ----------------------------------------------------------------- 2. words
 WORD_CASES = [
     ("--sampler", ""), ("--sampler", "ddim"), ("--sampler", "AIS"),
-    ("--resampling", "stratified"), ("--weighting", ""), ("--device", "gpu"),
+    ("--resampling", "stratified"), ("--weighting", ""), ("--weighting", "smc"),
+    ("--schedule", "cubic"), ("--schedule", ""), ("--kernel", "hmc"), ("--kernel", "MALA"),
+    ("--device", "gpu"),
     ("--device", ""), ("--reward", ""), ("--reward", "purple"), ("--reward", "#12345"),
     ("--reward", "#GGGGGG"), ("--reward", "rgb(1,0,0)"), ("--reward", "   "),
     ("--reward", "red\nblue"), ("--experts", ""), ("--experts", ","), ("--experts", "x,w"),

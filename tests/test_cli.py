@@ -17,6 +17,7 @@ def test_sample_writes_the_trajectory_and_prints_metrics(tmp_path, capsys):
     assert main(["sample", *QUICK, "--reward", "green", "--seed", "3", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "radial error" in printed and "Chamfer" in printed and str(out) in printed
+    assert "median ESS" in printed and "log Z" in printed
     with np.load(out) as run:
         assert run["trajectory"].shape == (6, 32, 6)
         assert run["final"].shape == (32, 6)
@@ -201,3 +202,24 @@ def test_running_out_of_gpu_memory_is_one_line_and_exit_1(tmp_path, capsys, monk
     assert main(["sample", *QUICK, "--out", str(tmp_path / "r.npz")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "poe-engine: error: the GPU ran out of memory: try fewer particles or points"
+
+
+def test_the_particle_system_reaches_the_npz_and_the_configuration(tmp_path):
+    out, config = tmp_path / "run.npz", tmp_path / "run.json"
+    assert main(["sample", *QUICK, "--particles", "3", "--schedule", "linear", "--kernel",
+                 "mala", "--weighting", "paper", "--out", str(out),
+                 "--save-config", str(config)]) == 0
+    with np.load(out) as run:
+        assert run["ancestors"].shape == (6, 3) and (run["ancestors"] >= 0).all()  # paper
+        assert run["reward_scale"][-1] == 1.0 and run["reward_scale"][0] < 1.0
+        assert np.isfinite(run["acceptance"][:-1]).all() and np.isnan(run["acceptance"][-1])
+        assert run["log_z"].shape == (6,)
+        meta = json.loads(str(run["meta"]))
+    assert (meta["schedule"], meta["kernel"], meta["weighting"]) == ("linear", "mala", "paper")
+    saved = json.loads(config.read_text())
+    assert (saved["schedule"], saved["kernel"], saved["resample_every"]) == ("linear", "mala", 0)
+    again = tmp_path / "again.npz"
+    assert main(["sample", "--config", str(config), "--out", str(again)]) == 0
+    with np.load(out) as a, np.load(again) as b:
+        for name in ("trajectory", "ancestors", "reward_scale", "acceptance", "log_z"):
+            assert np.array_equal(a[name], b[name], equal_nan=True)

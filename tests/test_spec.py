@@ -50,3 +50,16 @@ def test_the_options_name_the_settings_through_one_table():
     assert settings_from(args) == SamplerSettings(langevin_steps=5, kappa=0.1, precision="bf16")
     assert set(SETTINGS_KEYS.values()) == {f.name for f in dataclasses.fields(SamplerSettings)
                                            if f.name != "keep_particles"}
+
+
+def test_the_particle_system_options_round_trip_and_are_checked():
+    args = parsed("--schedule", "adaptive", "--schedule-target", "0.3", "--weighting", "paper",
+                  "--resample-every", "4", "--kernel", "mala")
+    spec = RunSpec.from_dict(config_from_args(args))
+    assert spec.settings == SamplerSettings(schedule="adaptive", schedule_target=0.3,
+                                            weighting="paper", resample_every=4, kernel="mala")
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    for key, value in [("schedule", "cubic"), ("kernel", "hmc"), ("schedule_target", 2),
+                       ("resample_every", 1.5)]:
+        with pytest.raises(InputError, match=f"run.json: {key}"):
+            RunSpec.from_dict({"format": CONFIG_FORMAT, key: value}, "run.json")
