@@ -244,6 +244,22 @@ def test_a_run_configuration_fills_the_panels_and_the_saved_settings_stay_unused
     again.close()
 
 
+def test_the_particle_system_options_of_a_configuration_run_in_the_app(qtbot, tmp_path):
+    """Options without a widget of their own (schedule, kernel, resampling every k levels)
+    go from the file through the panels into the run, and back into its configuration."""
+    options = {"schedule": "adaptive", "schedule_target": 0.6, "kernel": "mala",
+               "resample_every": 2}
+    path = tiny_config(tmp_path, format="poe-run-config/2", **options)
+    window = MainWindow(config=load_config(path))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.runFinished, timeout=60_000):
+        assert window.run()
+    assert {k: window.run_config[k] for k in options} == options
+    # MALA ran: an acceptance at every level that has Langevin moves (t = 0 has none)
+    assert all(f.acceptance == f.acceptance for f in window.frames[:-1])
+    window.close()
+
+
 def test_a_configuration_without_a_reward_switches_it_off(qtbot, tmp_path):
     window = MainWindow(config=load_config(tiny_config(tmp_path, reward="none")))
     qtbot.addWidget(window)

@@ -13,7 +13,8 @@ from poe_engine.samplers import SAMPLERS, SamplerSettings
 from .common import ExactSpinBox, combo, spin
 
 # Settings of a run that the panel has no widget for; a run configuration can set them.
-ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting")
+ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting", "schedule", "schedule_target",
+            "resample_every", "kernel")
 
 
 # Paces a person can pick (steps per second); None is as fast as the sampler goes.
