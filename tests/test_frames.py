@@ -114,15 +114,28 @@ def test_a_frame_carries_the_population_with_defaults_for_what_a_record_lacks():
     np.testing.assert_array_equal(frame.particles, record.particles.float().numpy())
     assert frame.ancestors is not None and frame.ancestors.shape == (4,)  # resampled
     np.testing.assert_array_equal(frame.ancestors, record.ancestors.numpy())
-    for name, default in (("reward_scale", 1.0), ("acceptance", None), ("log_z", None)):
-        value = getattr(frame, name)
-        expected = getattr(record, name, default)
-        assert (np.isnan(value) if expected is None else value == float(expected))
+    for name in ("reward_scale", "acceptance", "log_z"):  # what the record says, NaN too
+        np.testing.assert_equal(getattr(frame, name), float(getattr(record, name)))
+    bare = frame_from(_Without(record, "reward_scale", "acceptance", "log_z", "rewards"), 1.0)
+    assert bare.reward_scale == 1.0 and np.isnan(bare.acceptance) and np.isnan(bare.log_z)
+    assert bare.rewards is None
     fake = _With(record, reward_scale=0.25, acceptance=0.75, log_z=-1.5,
                  rewards=torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64))
     frame = frame_from(fake, rate=1.0)
     assert (frame.reward_scale, frame.acceptance, frame.log_z) == (0.25, 0.75, -1.5)
     np.testing.assert_array_equal(frame.rewards, [1.0, 2.0, 3.0, 4.0])
+
+
+class _Without:
+    """A record without some attributes (as records were before the particle system)."""
+
+    def __init__(self, record, *names: str) -> None:
+        self._record, self._names = record, names
+
+    def __getattr__(self, name):
+        if name in self._names:
+            raise AttributeError(name)
+        return getattr(self._record, name)
 
 
 class _With:
