@@ -78,3 +78,16 @@ import poe_desktop.view3d  # noqa: E402, F401
 def isolated_app_settings(tmp_path, monkeypatch):
     """Each test gets its own QSettings store, never the user's."""
     monkeypatch.setenv("POE_DESKTOP_SETTINGS", str(tmp_path / "poe-desktop.ini"))
+
+
+@pytest.fixture
+def window(qtbot):
+    """The app's main window, shown and exposed; closed after the test."""
+    from poe_desktop import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    with qtbot.waitExposed(w):
+        w.show()
+    yield w
+    w.close()

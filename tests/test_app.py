@@ -21,16 +21,6 @@ pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 180_000
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    with qtbot.waitExposed(w):
-        w.show()
-    yield w
-    w.close()
-
-
 def frame_pixels_summary(pixels: np.ndarray, background=(20, 20, 24)) -> dict:
     """The drawn (non-background) pixels of a view grab: how many, and their mean colour."""
     rgb = pixels[..., :3].astype(np.int32)

@@ -19,15 +19,6 @@ pytestmark = pytest.mark.gui
 TIMEOUT_MS = 120_000
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-
-
 def small_run(window, steps):
     for name, value in (("stepsSpin", steps), ("particlesSpin", 2), ("pointsSpin", 64),
                         ("langevinSpin", 1), ("seedSpin", 3)):

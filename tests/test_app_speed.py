@@ -5,21 +5,16 @@ import time
 import pytest
 from PySide6.QtWidgets import QComboBox, QSlider, QToolButton
 
-from poe_desktop import MainWindow
-
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.sampler_panel.steps.setValue(12)
-    w.sampler_panel.points.setValue(64)
-    w.sampler_panel.particles.setValue(2)
-    w.show()
-    yield w
-    w.close()
+def window(window):
+    """The shared window, with a small run."""
+    window.sampler_panel.steps.setValue(12)
+    window.sampler_panel.points.setValue(64)
+    window.sampler_panel.particles.setValue(2)
+    return window
 
 
 def run_to_end(qtbot, window, timeout=60_000):

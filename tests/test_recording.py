@@ -223,17 +223,6 @@ def test_without_a_display_record_says_how_to_run_it(tmp_path):
 
 
 # ---- the Record button -------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot):
-    from poe_desktop import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-
-
 def small_run(window, steps=12):
     window.findChild(QSpinBox, "stepsSpin").setValue(steps)
     window.findChild(QSpinBox, "particlesSpin").setValue(2)
