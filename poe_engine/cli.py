@@ -138,7 +138,7 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experts", type=_experts, default="x,y,z,color",
                    help="comma list of x,y,z,color, or none")
     p.add_argument("--reward", type=_reward, default="red",
-                   help="red | green | blue | white | #RRGGBB | none")
+                   help="red | green | blue | white | a CSS colour name (orange) | #RRGGBB | none")
     p.add_argument("--strength", type=number(0.0, MAX_STRENGTH), default=300.0,
                    help=f"reward strength, 0 to {MAX_STRENGTH:g}")
     p.add_argument("--seed", type=number(*SEED_RANGE, integer=True), default=0,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 import torch
+import webcolors
 from torch import nn
 
 from .errors import InputError, check_number, cut, shown
@@ -281,8 +282,19 @@ class ColorReward:
         return f"ColorReward({self.name!r}, strength={self.strength:g})"
 
 
+def css_color(name: str) -> str | None:
+    """A CSS colour name ('orange', 'rebeccapurple') -> '#rrggbb', from webcolors' CSS3
+    table; None for anything else."""
+    try:
+        return webcolors.name_to_hex(name, spec=webcolors.CSS3)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
 def parse_color(color: str | tuple[float, float, float]) -> tuple[str, tuple[float, float, float]]:
-    """'red' | 'green' | 'blue' | 'white' | '#RRGGBB' | (r, g, b) in [0, 1] -> (name, rgb)."""
+    """'red' | 'green' | 'blue' | 'white' | a CSS colour name | '#RRGGBB' | (r, g, b) in
+    [0, 1] -> (name, rgb). The four names keep their own rewards (the reference's); any
+    other colour is an RGB target named '#rrggbb', so 'orange' is the reward '#ffa500'."""
     if isinstance(color, str):
         key = color.strip().lower()
         if key in NAMED_COLORS:
@@ -291,8 +303,12 @@ def parse_color(color: str | tuple[float, float, float]) -> tuple[str, tuple[flo
         if len(hexdigits) == 6 and all(ch in "0123456789abcdef" for ch in hexdigits):
             rgb = tuple(int(hexdigits[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
             return "#" + hexdigits, rgb  # type: ignore[return-value]
+        css = css_color(key)
+        if css is not None:
+            return parse_color(css)
         raise InputError(
-            f"unknown colour {shown(color)}: use red, green, blue, white or #RRGGBB"
+            f"unknown colour {shown(color)}: use red, green, blue, white, a CSS colour name "
+            "(orange, teal, ...) or #RRGGBB"
         )
     try:
         rgb = tuple(float(c) for c in color)

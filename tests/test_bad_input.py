@@ -94,9 +94,11 @@ WORD_CASES = [
     ("--resampling", "stratified"), ("--weighting", ""), ("--weighting", "smc"),
     ("--schedule", "cubic"), ("--schedule", ""), ("--kernel", "hmc"), ("--kernel", "MALA"),
     ("--device", "gpu"),
-    ("--device", ""), ("--reward", ""), ("--reward", "purple"), ("--reward", "#12345"),
+    ("--device", ""), ("--reward", ""), ("--reward", "purplish"), ("--reward", "#12345"),
     ("--reward", "#GGGGGG"), ("--reward", "rgb(1,0,0)"), ("--reward", "   "),
-    ("--reward", "red\nblue"), ("--experts", ""), ("--experts", ","), ("--experts", "x,w"),
+    ("--reward", "red\nblue"), ("--reward", "light orange"), ("--reward", "orangee"),
+    ("--reward", "#orange"), ("--reward", "transparent"), ("--experts", ""), ("--experts", ","),
+    ("--experts", "x,w"),
     ("--experts", "X"), ("--experts", "x;y"), ("--experts", "x" * 5000),
 ]
 
@@ -114,7 +116,7 @@ COMMAND_LINES = [
     (["evaluate", "--seeds", "-1"], "argument --seeds: each seed must lie in"),
     (["evaluate", "--seeds", "0-100000"], "argument --seeds: at most 1000 seeds"),
     (["evaluate", "--seeds", "a-b"], "argument --seeds: invalid seeds"),
-    (["evaluate", "--colors", "red,purple"], "argument --colors: unknown colour 'purple'"),
+    (["evaluate", "--colors", "red,purplish"], "argument --colors: unknown colour 'purplish'"),
     (["train", "--steps", "0"], "argument --steps: must lie in"),
     (["train", "--lr", "nan"], "argument --lr: must be finite"),
     (["train", "--batch", "0"], "argument --batch: must lie in"),
@@ -180,7 +182,7 @@ RECORD_OPTIONS = [
     ("--point-size", v) for v in ("nan", "-5", "inf", "1e9", "0", "")] + [
     ("--size", v) for v in ("", "big", "800", "10x10", "800x800x3", "5000x800", "x")] + [
     ("--grid", v) for v in ("", "moods")] + [
-    ("--particles", "0"), ("--seed", "-1"), ("--strength", "1e39"), ("--reward", "purple"),
+    ("--particles", "0"), ("--seed", "-1"), ("--strength", "1e39"), ("--reward", "purplish"),
     ("--experts", "x,w"),
 ]
 
@@ -208,8 +210,9 @@ BAD_CONFIG_TEXTS = [
     (F + '"strength": 1e39}', "strength must lie in [0, 10000]"),
     (F + '"strength": NaN}', "strength must be finite"),
     (F + '"ode_scale": Infinity}', "ode_scale must be finite"),
-    (F + '"reward": "purple"}', "unknown colour 'purple'"),
+    (F + '"reward": "purplish"}', "unknown colour 'purplish'"),
     (F + '"reward": 7}', "reward must be a string"),
+    (F + '"reward": "dark-orange"}', "unknown colour 'dark-orange'"),
     (F + '"experts": ["x", 1]}', "experts must be a comma list"),
     (F + '"experts": "x,w"}', "unknown expert(s) w"),
     (F + '"sampler": "ddim"}', "sampler must be one of"),

@@ -42,7 +42,7 @@ def test_same_arguments_give_the_same_file_contents(tmp_path):
     [
         (["--particles", "0"], "argument --particles: must lie in [1, 64], got 0"),
         (["--kappa", "2"], "argument --kappa: must lie in [0, 0.5]"),
-        (["--reward", "purple"], "unknown colour 'purple'"),
+        (["--reward", "purplish"], "unknown colour 'purplish'"),
         (["--experts", "x,w"], "unknown expert(s) w"),
         (["--steps", "many"], "argument --steps: must be an integer, got 'many'"),
         (["--sampler", "ddim"], "invalid choice"),
@@ -115,7 +115,7 @@ def test_input_error_is_a_value_error_exported_by_the_engine():
     with pytest.raises(InputError):
         poe_engine.SamplerSettings(particles=0)
     with pytest.raises(InputError):
-        poe_engine.ColorReward("purple")
+        poe_engine.ColorReward("purplish")
     with pytest.raises(InputError):
         poe_engine.Composition().set_weight("x", float("nan"))
 

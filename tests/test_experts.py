@@ -102,7 +102,7 @@ def test_colour_rewards_prefer_their_colour():
     assert orange.log_reward(cloud([1, 0.5, 0])) > orange.log_reward(cloud([0, 0.5, 1]))
 
 
-@pytest.mark.parametrize("bad", ["purple", "#12345", "#gg0000", ""])
+@pytest.mark.parametrize("bad", ["purplish", "#12345", "#gg0000", ""])
 def test_unknown_colours_are_refused_with_a_clear_message(bad):
     with pytest.raises(ValueError, match="unknown colour"):
         parse_color(bad)

@@ -135,7 +135,7 @@ def test_options_on_the_command_line_win_over_the_config(first_run, tmp_path):
         ('{"format": "poe-run-config/1", "steps": "many"}', "steps must be an integer"),
         ('{"format": "poe-run-config/1", "kappa": true}', "kappa must be a number"),
         ('{"format": "poe-run-config/1", "sampler": "ddim"}', "sampler must be one of"),
-        ('{"format": "poe-run-config/1", "reward": "purple"}', "unknown colour 'purple'"),
+        ('{"format": "poe-run-config/1", "reward": "purplish"}', "unknown colour 'purplish'"),
         ('{"format": "poe-run-config/1", "particles": 0}', "particles must lie in [1, 64]"),
     ],
 )

@@ -197,7 +197,7 @@ def test_steering_is_checked_like_the_rest_of_a_configuration():
         ([{"step": 3, "reward": "red"}, {"step": 3, "strength": 1}],
          "steering[1].step must come after step 3"),
         ([{"step": 3, "colour": "red"}], "steering[0] has unknown key(s) colour"),
-        ([{"step": 3, "reward": "purple"}], "steering[0]: unknown colour 'purple'"),
+        ([{"step": 3, "reward": "purplish"}], "steering[0]: unknown colour 'purplish'"),
         ([{"step": 3, "expert_weights": {"x": 11}}],
          "steering[0]: expert_weights.x must lie in [0, 10]"),
     ]:
