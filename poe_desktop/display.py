@@ -19,6 +19,7 @@ from .view3d import CloudView
 from .widgets import PopulationPanel, StatsPanel, TimelineBar
 
 DRAW_INTERVAL_MS = 30
+NO_STEP, NO_T, NO_RATE, NO_DEVICE = "step –", "t –", "– steps/s", "device –"
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
 
 
@@ -30,16 +31,24 @@ class FrameDisplay(QObject):
         self.frames, self.view3d, self.timeline, self.stats = frames, view3d, timeline, stats
         self.population = population  # every particle of the shown step (paced itself)
         self.trails = False  # draw the shown particle's trail
+        self.paused = False  # the rate then reads "paused", not the last steps' rate
         self.device = "cpu"
         self._shown = -1  # index of the frame on screen
         self._follow = True  # the view follows the newest frame
         self._dirty = False
         self._stats_at = 0.0  # when the plots were last updated
-        self.step_label, self.t_label = QLabel("step –"), QLabel("t –")
-        self.rate_label, self.device_label = QLabel("– steps/s"), QLabel("device –")
+        self.step_label, self.t_label = QLabel(NO_STEP), QLabel(NO_T)
+        self.rate_label, self.device_label = QLabel(NO_RATE), QLabel(NO_DEVICE)
+        for label, tip in ((self.step_label, "The step on screen, of the run's steps"),
+                           (self.t_label, "Its noise level: t = 1 is noise, t = 0 the clean cloud"),
+                           (self.rate_label, "Steps a second over the last seconds, and the time "
+                            "left at that rate"),
+                           (self.device_label, "Where the sampler runs")):
+            label.setToolTip(tip)
         self.progress = QProgressBar()
         self.progress.setObjectName("runProgress")
         self.progress.setMaximumWidth(180)
+        self.progress.setToolTip("Steps done of the run's steps")
         timeline.stepChosen.connect(self._on_timeline)
         self._timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self.draw_pending)
         self._timer.start()
@@ -65,13 +74,26 @@ class FrameDisplay(QObject):
             self.show_frame(len(self.frames) - 1)
         self.update_stats()
         f = self.frames[-1]
-        left = "" if f.seconds_left is None else f" · {f.seconds_left:.0f} s left"
-        self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
+        self.show_rate()
         if f.threads:
             self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
             self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}")
         self.progress.setRange(0, f.steps)
         self.progress.setValue(f.index + 1)
+
+    def show_rate(self) -> None:
+        if self.paused:
+            self.rate_label.setText("paused")
+        elif self.frames:
+            f = self.frames[-1]
+            left = "" if f.seconds_left is None else f" · {f.seconds_left:.0f} s left"
+            self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
+        else:
+            self.rate_label.setText(NO_RATE)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self.show_rate()
 
     def update_stats(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -113,13 +135,18 @@ class FrameDisplay(QObject):
             self.show_frame(self._shown)
 
     def clear(self) -> None:
-        """No run on screen: the plots, the timeline and the progress emptied."""
-        self._shown, self._follow, self._dirty = -1, True, False
+        """No run on screen: the plots, the timeline, the progress and the status bar's
+        step, t, rate and device emptied."""
+        self._shown, self._follow, self._dirty, self.paused = -1, True, False, False
+        for label, text in ((self.step_label, NO_STEP), (self.t_label, NO_T),
+                            (self.rate_label, NO_RATE), (self.device_label, NO_DEVICE)):
+            label.setText(text)
+        self.device_label.setToolTip("Where the sampler runs")
         self.stats.clear()
         if self.population is not None:
             self.population.clear()
         self.timeline.clear()
-        self.progress.setValue(0)
+        self.progress.reset()  # no value: the bar shows no progress, no "0 %"
 
     def stop(self) -> None:
         self._timer.stop()

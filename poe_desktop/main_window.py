@@ -30,6 +30,7 @@ from .widgets import (
     StatsPanel,
     TimelineBar,
 )
+from .window_setup import setup_window
 from .window_state import restore_window, save_window
 
 
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
             setattr(self, f"{name}_action", getattr(self.toolbar, f"{name}_action"))
         build_menus(self)
         self._connect()
+        setup_window(self)  # scrolling docks, status, help, theme, tooltips
         restore_window(self)
         if config is not None:
             self.apply_config(config)

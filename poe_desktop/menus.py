@@ -7,6 +7,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from .help import app_version
+
 ABOUT = """<h3>PoE Desktop</h3>
 <p>Three small flow models each move one axis of a point cloud; an analytic expert only
 knows that a cloud should be one colour; a reward prefers the colour you pick. Alone,
@@ -24,7 +26,7 @@ EXPORT_FILTERS = ("Trajectory (*.npz);;Final cloud, binary PLY (*.ply);;"
 
 
 def about(window: QWidget) -> None:
-    QMessageBox.about(window, "About PoE Desktop", ABOUT)
+    QMessageBox.about(window, "About PoE Desktop", ABOUT + f"<p>Version {app_version()}</p>")
 
 
 def export(window) -> None:

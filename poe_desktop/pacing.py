@@ -14,13 +14,21 @@ RATE_WINDOW_S = 2.0  # the status bar's steps/s is the average over this much re
 
 class RateMeter:
     """Steps per second over the last `window` seconds (the true recent average, not a
-    smoothed guess), and the time the remaining steps will take at that rate."""
+    smoothed guess), and the time the remaining steps will take at that rate.
+
+    A gap longer than the window between two steps (a pause, or a very slow step) starts
+    the average afresh, so that a pause does not drag the rate down for the seconds after
+    it; until the next step the rate is that one long step's."""
 
     def __init__(self, window: float = RATE_WINDOW_S) -> None:
         self.window = window
         self._times: deque[float] = deque()
+        self._gap: float | None = None  # the long step that started the average afresh
 
     def add(self, when: float) -> None:
+        if self._times and when - self._times[-1] > self.window:
+            self._gap = when - self._times[-1]
+            self._times.clear()
         self._times.append(when)
         while len(self._times) > 2 and when - self._times[1] >= self.window:
             self._times.popleft()
@@ -29,7 +37,7 @@ class RateMeter:
         """Steps per second between the oldest and newest step in the window; 0 before
         two steps were seen."""
         if len(self._times) < 2:
-            return 0.0
+            return 1.0 / self._gap if self._gap else 0.0
         span = self._times[-1] - self._times[0]
         return (len(self._times) - 1) / span if span > 0 else 0.0
 

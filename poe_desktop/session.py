@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
 from poe_engine.experts import EXPERT_NAMES, ColorReward, GenerativeExpert
 from poe_engine.exports import save_config, trajectory_meta, write_ply
@@ -172,10 +172,16 @@ class RunSession(QObject):
             self.worker.set_pace(pace)
 
     def reset(self) -> None:
-        """Stop the run, wait for its thread and forget its frames."""
+        """Stop the run, wait for its thread and forget its frames. What the thread had
+        still queued for the session (frames, its end) is dropped, so that nothing of the
+        run shows up after the reset; the run's end is announced here instead."""
+        was_running = self.running
         self.stop()
         self.wait_for_thread()
+        QCoreApplication.removePostedEvents(self, QEvent.Type.MetaCall)
         self.frames.clear()
+        if was_running:
+            self._end_run("stopped")
 
     def steer(self, change, label: str) -> None:
         """Apply `change` (a function of the composition) to the running composition; the

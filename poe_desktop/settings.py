@@ -1,11 +1,11 @@
-"""The app's saved settings: window geometry, dock layout and the Sampler panel.
+"""The app's saved settings: window geometry, dock layout, the panels, the view and the theme.
 
 A small text file that this module reads and writes itself. Not QSettings: QSettings
 turns an ``@Variant(...)`` value that holds a pickled Python object back into the object,
 and PySide6 unpickles it while *loading* the file, whatever key is then asked for (even
 ``contains()`` or ``allKeys()``), so a planted settings file would run code at start-up.
 Here a value is only ever a string: base64 text for Qt's geometry and dock-state blobs,
-JSON for the Sampler panel. The caller checks each one before use.
+JSON for everything else (window_state.py). The caller checks each one before use.
 
 The file is ini-like (``key=value`` lines under ``[General]``); it lives at
 ``$POE_DESKTOP_SETTINGS`` or in the platform's configuration folder.
@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 
 SETTINGS_ENV = "POE_DESKTOP_SETTINGS"
-KEYS = ("geometry", "windowState", "sampler")
+KEYS = ("geometry", "windowState", "sampler", "experts", "reward", "pointSize", "viewToggles",
+        "camera", "recording", "theme")
 MAX_FILE_BYTES = 256 * 1024  # a real file is about 2 kB; anything far bigger is not ours
 MAX_BLOB_BYTES = 64 * 1024  # geometry or state, decoded
 SECTION = "[General]"

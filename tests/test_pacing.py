@@ -24,6 +24,25 @@ def test_one_slow_step_is_not_hidden_by_a_smoothed_guess():
     assert meter.rate() == pytest.approx(3 / 1.2)
 
 
+def test_a_pause_does_not_drag_the_rate_down_after_it():
+    meter = RateMeter(window=2.0)
+    for k in range(11):  # 10 steps/s
+        meter.add(k * 0.1)
+    meter.add(31.0)  # a 30 s pause: this one step took 30 s
+    assert meter.rate() == pytest.approx(1 / 30.0)
+    for k in range(1, 6):  # 10 steps/s again: the pause no longer counts
+        meter.add(31.0 + 0.1 * k)
+    assert meter.rate() == pytest.approx(10.0)
+
+
+def test_steps_slower_than_the_window_read_at_their_own_rate():
+    meter = RateMeter(window=2.0)
+    for k in range(5):
+        meter.add(3.0 * k)
+    assert meter.rate() == pytest.approx(1 / 3.0)
+    assert meter.seconds_left(2) == pytest.approx(6.0)
+
+
 def test_a_pace_spaces_the_starts_of_the_steps_and_never_bursts_to_catch_up():
     pace = Pace(4.0)
     assert pace.delay(started=0.0, now=0.05) == pytest.approx(0.20)  # a quick step waits

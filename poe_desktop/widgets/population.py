@@ -32,6 +32,8 @@ class PopulationPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("populationPanel")
         self.setMinimumSize(200, 160)
+        self.setToolTip("Every particle of the shown step, faded by its weight; the outlined "
+                        "one is in the 3-D view")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.frame = None  # the frame asked for
         self.drawn = None  # the frame whose tiles are ready

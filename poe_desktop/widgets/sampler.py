@@ -66,6 +66,21 @@ class SamplerPanel(QWidget):
         self.pace = pace_combo("paceCombo", "as fast as possible",
                                "At most this many denoising steps a second; applies at once")
         self.pace.currentTextChanged.connect(lambda text: self.paceChanged.emit(PACES[text]))
+        for widget, tip in [
+                (self.sampler, "AIS: annealed importance sampling (Euler steps, Langevin "
+                 "refinement, weights and resampling); EULER: plain Euler steps of the "
+                 "experts' flow"),
+                (self.device, "Where the sampler runs: auto takes CUDA when there is one"),
+                (self.seed, "Random seed: the same seed and settings give the same run"),
+                (self.particles, "How many clouds are sampled side by side and weighted; the "
+                 "view shows the heaviest"),
+                (self.points, "Points in each cloud"),
+                (self.steps, "Denoising steps from noise (t = 1) to a clean cloud (t = 0)"),
+                (self.langevin, "Langevin (MCMC) refinement moves at every noise level, after "
+                 "its Euler step"),
+                (self.kappa, "Langevin step size κ: each move's step is κ times the "
+                 "experts' combined noise scale, so it shrinks with the noise (0 to 0.5)")]:
+            widget.setToolTip(tip)
         self._run_settings = [self.sampler, self.device, self.seed, self.particles, self.points,
                               self.steps, self.langevin, self.kappa, self.precision]
         for label, widget in [("sampler", self.sampler), ("device", self.device),

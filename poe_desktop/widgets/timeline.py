@@ -29,6 +29,7 @@ class TimelineBar(QWidget):
         self.slider.setObjectName("timelineSlider")
         self.slider.setRange(0, 0)
         self.slider.setEnabled(False)
+        self.slider.setToolTip("Show any step of the run; at the end it follows the newest")
         self.slider.valueChanged.connect(self.stepChosen)
         self.label = QLabel(NO_RUN)
         self.label.setMinimumWidth(150)

@@ -7,35 +7,59 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QWidget
 
+RUN_TIP = "Start a run with the panels' settings"
+RESUME_TIP = "Go on with the paused run"
+
+
+def with_shortcut(tip: str, action: QAction) -> str:
+    """`tip`, with the action's shortcut as this platform writes it."""
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    return f"{tip} ({keys})" if keys else tip
+
 
 class RunToolbar(QToolBar):
     def __init__(self, point_size: float, parent: QWidget | None = None) -> None:
         super().__init__("Run", parent)
         self.setObjectName("runToolbar")
-        self.run_action = self._action("Run", "runButton", "F5")
-        self.pause_action = self._action("Pause", "pauseButton", Qt.Key.Key_Space, True)
-        self.stop_action = self._action("Stop", "stopButton")
-        self.step_action = self._action("Step", "stepButton", "F10")
-        self.reset_action = self._action("Reset", "resetButton")
-        self.record_action = self._action("● Record", "recordButton", checkable=True)
-        self.record_action.setToolTip("Record every step of the 3-D view (see the Recording panel)")
+        self.run_action = self._action("Run", "runButton", RUN_TIP, "F5")
+        self.pause_action = self._action("Pause", "pauseButton", "Pause the run, or go on",
+                                         Qt.Key.Key_Space, True)
+        self.stop_action = self._action("Stop", "stopButton",
+                                        "End the run; its steps stay on the timeline")
+        self.step_action = self._action(
+            "Step", "stepButton", "Compute one denoising step while paused (a new run starts "
+            "paused if none is going)", "F10")
+        self.reset_action = self._action(
+            "Reset", "resetButton", "End the run and clear the view, the timeline, the plots "
+            "and the status bar")
+        self.record_action = self._action(
+            "● Record", "recordButton", "Record every step of the 3-D view (see the Recording "
+            "panel)", checkable=True)
         self.addSeparator()
         self.addWidget(QLabel(" point size "))
         self.point_size = QDoubleSpinBox()
         self.point_size.setObjectName("pointSizeSpin")
         self.point_size.setRange(1.0, 30.0)
         self.point_size.setValue(point_size)
+        self.point_size.setToolTip("Size of the cloud's points in the 3-D view, in pixels")
         self.addWidget(self.point_size)
 
-    def _action(self, text: str, name: str, shortcut=None, checkable: bool = False) -> QAction:
+    def _action(self, text: str, name: str, tip: str, shortcut=None,
+                checkable: bool = False) -> QAction:
         action = QAction(text, self.parent() or self, checkable=checkable)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(with_shortcut(tip, action))
         self.addAction(action)
         self.widgetForAction(action).setObjectName(name)
         return action
 
     def set_running(self, running: bool, paused: bool) -> None:
+        """Run reads Resume while a run is paused, and Run otherwise."""
+        resume = running and paused
+        self.run_action.setText("Resume" if resume else "Run")
+        self.run_action.setToolTip(with_shortcut(RESUME_TIP if resume else RUN_TIP,
+                                                 self.run_action))
         self.run_action.setEnabled(not running or paused)
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
