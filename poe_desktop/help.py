@@ -3,10 +3,13 @@ an action or its key changes) and the version About shows."""
 
 from __future__ import annotations
 
+import sys
 from importlib import metadata
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+from .widgets.toolbar import with_shortcut
 
 
 def app_version() -> str:
@@ -14,9 +17,8 @@ def app_version() -> str:
     try:
         return metadata.version("poe-desktop")
     except metadata.PackageNotFoundError:
-        import poe_desktop
-
-        return str(getattr(poe_desktop, "__version__", "dev"))
+        package = sys.modules.get(__package__)
+        return str(getattr(package, "__version__", "dev"))
 
 
 def shortcuts(window) -> list[tuple[str, str]]:
@@ -43,6 +45,7 @@ def shortcuts_dialog(window) -> QDialog:
     table.setHorizontalHeaderLabels(["Action", "Keys"])
     table.verticalHeader().hide()
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
     for i, (what, keys) in enumerate(rows):
         table.setItem(i, 0, QTableWidgetItem(what))
         table.setItem(i, 1, QTableWidgetItem(keys))
@@ -60,11 +63,12 @@ def shortcuts_dialog(window) -> QDialog:
 
 
 def add_help_actions(window) -> None:
-    """Help › Keyboard shortcuts, before About."""
+    """Help › Keyboard shortcuts (F1), before About."""
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
     action = QAction("Keyboard shortcuts", window)
     action.setObjectName("shortcutsAction")
-    action.setToolTip("List every keyboard shortcut of the window")
+    action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+    action.setToolTip(with_shortcut("List every keyboard shortcut of the window", action))
     action.triggered.connect(lambda: shortcuts_dialog(window))
     first = help_menu.actions()[0] if help_menu.actions() else None
     help_menu.insertAction(first, action)

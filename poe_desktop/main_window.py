@@ -31,7 +31,7 @@ from .widgets import (
     TimelineBar,
 )
 from .window_setup import setup_window
-from .window_state import restore_window, save_window
+from .window_state import save_window
 
 
 class MainWindow(QMainWindow):
@@ -65,8 +65,7 @@ class MainWindow(QMainWindow):
             setattr(self, f"{name}_action", getattr(self.toolbar, f"{name}_action"))
         build_menus(self)
         self._connect()
-        setup_window(self)  # scrolling docks, status, help, theme, tooltips
-        restore_window(self)
+        setup_window(self)  # scrolling docks, status, help, theme, tooltips; saved state
         if config is not None:
             self.apply_config(config)
         self._update_controls()

@@ -17,7 +17,7 @@ def paused_message(frames) -> str:
     else:
         f = frames[-1]
         where = f"after step {f.index + 1} of {f.steps} (t {f.t:.3f})"
-    return f"Paused {where}: Step (F10) computes one more, Resume (F5) goes on"
+    return f"Paused {where} · Step (F10): one more · Resume (F5)"
 
 
 def late_color_message(frames, color: str) -> str | None:

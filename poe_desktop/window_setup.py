@@ -1,6 +1,6 @@
 """What the main window gets after its panels, menus and run wiring: panels that scroll
 on a small screen, a status bar true to the run, Help › Keyboard shortcuts, View › Theme
-and a tooltip on every control (`setup_window`)."""
+and a tooltip on every control; then the state saved at the last launch (`setup_window`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from .fit import fit_to_screen, scroll_docks
 from .help import add_help_actions
 from .status import connect_status
 from .theme import add_theme_menu
+from .window_state import restore_window
 
 STATS_TAB_TIPS = {
     "Run": "Effective sample size, the particles' weights and the shown cloud's fidelity",
@@ -47,3 +48,4 @@ def setup_window(window) -> None:
     add_help_actions(window)
     add_theme_menu(window)
     fill_tooltips(window)
+    restore_window(window)

@@ -273,7 +273,7 @@ def test_every_control_says_what_it_does(window):
 def test_the_shortcuts_dialog_lists_the_window_s_own_shortcuts(qtbot, window):
     rows = dict(shortcuts(window))
     assert rows["Run"] == "F5" and rows["Step"] == "F10" and rows["Pause"] == "Space"
-    assert rows["Reset camera"] == "Home"
+    assert rows["Reset camera"] == "Home" and rows["Keyboard shortcuts"] == "F1"
     window.shortcuts_action.trigger()
     dialog = window.shortcuts_dialog
     qtbot.waitExposed(dialog)

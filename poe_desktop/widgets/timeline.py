@@ -37,7 +37,8 @@ class TimelineBar(QWidget):
         self.play_button.setObjectName("playButton")
         self.play_button.setToolTip("Replay the run's steps on the timeline at the chosen speed")
         self.play_button.toggled.connect(self.set_playing)
-        self.play_speed = pace_combo("playSpeedCombo", "30 steps/s", "Replay speed")
+        self.play_speed = pace_combo("playSpeedCombo", "30 steps/s",
+                                     "How fast ▶ replays the run's steps")
         self.play_speed.removeItem(self.play_speed.findText("as fast as possible"))
         self.play_speed.currentTextChanged.connect(
             lambda _: self._play_timer.setInterval(self.play_interval_ms()))
