@@ -24,7 +24,7 @@ from .common import combo
 
 FORMATS = ("MP4", "GIF", "PNG frames")
 SUFFIXES = {"MP4": ".mp4", "GIF": ".gif"}  # any other format: a folder of PNG frames
-TYPICAL_PATH = "~/poe-desktop/recordings/poe-run-12.mp4"  # the path field fits this
+TYPICAL_PATH = "~/poe-desktop/recordings/poe-run.mp4"  # the path field fits this
 MAX_PATH_CHARS = 4096
 
 
@@ -93,12 +93,11 @@ class RecordingPanel(QWidget):
         self.hold.setToolTip("How long the recording shows the last step before it ends")
         self.path = QLineEdit(str(default_path()))
         self.path.setObjectName("recordPathEdit")
-        self.path.setMinimumWidth(self.path.fontMetrics().horizontalAdvance(TYPICAL_PATH) + 16)
+        self.path.setMinimumWidth(self.path.fontMetrics().horizontalAdvance(TYPICAL_PATH) + 12)
         self.path.textChanged.connect(self._show_full_path)
         self._show_full_path(self.path.text())
-        browse = QPushButton("…")
+        browse = QPushButton("Choose…")
         browse.setObjectName("recordBrowseButton")
-        browse.setMaximumWidth(30)
         browse.setToolTip("Choose the file to record to (a folder for PNG frames)")
         browse.clicked.connect(self.browse)
         self.keep_armed = QCheckBox("record every run")
@@ -107,14 +106,15 @@ class RecordingPanel(QWidget):
                                    "too, to a new numbered file (poe-run-2.mp4, …)")
         self.keep_armed.toggled.connect(self._keep_armed_toggled)
         row = QHBoxLayout()
-        row.addWidget(self.path, 1)
         row.addWidget(browse)
+        row.addStretch(1)
         self.format.currentTextChanged.connect(self._match_suffix)
         for label, widget in [("format", self.format), ("size", self.size),
                               ("overlays", self.overlay), ("turntable", self.turntable),
                               ("hold last frame", self.hold)]:
             form.addRow(label, widget)
         form.addRow("file", row)
+        form.addRow(self.path)  # the whole width: a path is long
         form.addRow("keep armed", self.keep_armed)
 
     def _show_full_path(self, text: str) -> None:
