@@ -130,7 +130,6 @@ def show_run(window, run: OpenedRun, path: Path) -> None:
     window.display.show_newest()
     window.display.rate_label.setText("– steps/s")  # a file has no rate
     window.display.device_label.setText(f"file {path.name}")
-    window.display.device_label.setToolTip(str(path))
     if run.config is not None and not _fill_panels(window, run.config, path):
         return
     replay = "; ▶ replays it" if len(run.frames) > 1 else ""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QSpinBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QFileDialog, QSpinBox
 
 from poe_desktop import MainWindow, file_readers, open_files
 from poe_engine.cli import main as engine_main
@@ -102,6 +102,28 @@ def test_an_opened_run_exports_again(qtbot, window, saved_run, tmp_path):
 def test_a_dropped_npz_opens(qtbot, window, saved_run):
     assert drop(window, saved_run["npz"])
     assert_shows_run(window, saved_run["trajectory"])
+
+
+def test_only_local_files_are_taken_from_a_drag(qtbot, window):
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/run.npz")])
+    enter = QDragEnterEvent(QPointF(20, 20).toPoint(), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter.ignore()
+    QApplication.sendEvent(window, enter)
+    assert not enter.isAccepted()
+
+
+def test_file_open_asks_for_a_file_and_opens_it(qtbot, window, saved_run, monkeypatch):
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *args: asked.append(args) or (str(saved_run["npz"]), ""))
+    window.open_action.trigger()
+    assert len(asked) == 1 and "*.npz *.ply *.json" in asked[0][3]
+    assert_shows_run(window, saved_run["trajectory"])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: ("", ""))  # cancelled
+    window.open_action.trigger()
+    assert len(window.frames) == 6 and window.last_error is None
 
 
 def test_a_ply_shows_as_a_run_of_one_step(qtbot, window, saved_run):
