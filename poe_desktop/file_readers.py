@@ -108,14 +108,17 @@ def read_trajectory(path: str | Path) -> OpenedRun:
     if log_weights.ndim != 2 or log_weights.shape[1] == 0:
         raise InputError(f"{path}: log_weights must have shape (steps, particles), "
                          f"got {log_weights.shape}")
+    ancestors = columns.get("ancestors")
+    if ancestors is not None and not _valid_ancestors(ancestors, log_weights.shape):
+        raise InputError(f"{path}: ancestors must be (steps, particles) particle numbers, "
+                         "-1 where a step did not resample")
     steps = max(count, int(config.get("steps", count)))
     controls = Controls.from_config(config)
     precision = config.get("precision", Frame.precision)
     frames = []
     for i in range(count):
         experts, weights, reward, strength = _step_controls(columns, i, controls)
-        ancestors = columns.get("ancestors")
-        ancestors = None if ancestors is None or (ancestors[i] < 0).any() else ancestors[i]
+        parents = None if ancestors is None or (ancestors[i] < 0).any() else ancestors[i]
         frames.append(Frame(
             index=i, steps=steps, t=float(columns["t"][i]), cloud=clouds[i],
             log_weights=log_weights[i].astype(np.float64), ess=float(columns["ess"][i]),
@@ -124,7 +127,7 @@ def read_trajectory(path: str | Path) -> OpenedRun:
             precision=precision if precision != "auto" else Frame.precision,
             **{name: float(columns[name][i]) for name in ("reward_scale", "acceptance",
                                                           "log_z") if name in columns},
-            ancestors=ancestors))
+            ancestors=parents))
     note = (f"a partial run: {count} of its {steps} steps" if count < steps
             else f"{count} steps")
     return OpenedRun(frames, config, note)
@@ -159,6 +162,12 @@ def _npz_columns(path: Path) -> dict[str, np.ndarray]:
             raise InputError(f"{path}: {name} holds {values.dtype}, not numbers")
     columns["trajectory"] = columns["trajectory"].astype(np.float32, copy=False)
     return columns
+
+
+def _valid_ancestors(ancestors: np.ndarray, shape: tuple[int, int]) -> bool:
+    """(T, L) integers in [-1, L): the genealogy indexes particles by them."""
+    return (ancestors.shape == shape and ancestors.dtype.kind in "iu"
+            and bool(((ancestors >= -1) & (ancestors < shape[1])).all()))
 
 
 def _step_controls(columns: dict, i: int, controls: Controls) -> tuple:

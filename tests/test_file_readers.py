@@ -84,6 +84,8 @@ def columns(steps=2, points=4, particles=2, **changed):
     ({"log_weights": np.zeros(2)}, "log_weights must have shape"),
     ({"t": np.array(["a", "b"])}, "t holds"),
     ({"ess": np.array([{}, {}], dtype=object)}, "damaged"),  # pickled: never loaded
+    ({"ancestors": np.full((2, 2), 5)}, "ancestors must be"),  # particle 5 of 2
+    ({"ancestors": np.zeros((2, 3), int)}, "ancestors must be"),
 ])
 def test_a_malformed_trajectory_is_one_line(tmp_path, changed, words):
     path = npz(tmp_path, "bad.npz", **columns(**changed))
