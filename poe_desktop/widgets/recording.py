@@ -238,15 +238,24 @@ class RecordingPanel(QWidget):
 
 def connect_keep_armed(window) -> None:
     """With the Recording panel's keep-armed on, a run that starts after a recording ended
-    with its run records again, to the next free numbered name. Connected before the
-    window's own slots (from `menus.build_menus`), so that when a recording ends the
-    Record button still says whether it ended with the run (checked) or by the user."""
-    session, panel, record = window.session, window.recording_panel, window.record_action
-    session.recordingStopped.connect(
-        lambda: panel.recording_ended(with_run=not session.running and record.isChecked()))
+    with its run records again, to the next free numbered name. Only the session's
+    signals tell when (their order is the session's), not the Record button's state."""
+    session, panel = window.session, window.recording_panel
+    stopped_idle = [False]  # the last recording stopped while no run was going
+
+    def recording_stopped() -> None:
+        stopped_idle[0] = not session.running  # a run ending stops its recording first
+
+    def run_finished(_reason: str) -> None:
+        panel.recording_ended(with_run=stopped_idle[0])
+        stopped_idle[0] = False
 
     def rearm() -> None:
-        if session.running and session.recorder is None and panel.take_armed():
-            record.setChecked(True)  # the window's set_recording starts the recording
+        if session.running and session.recorder is None:
+            stopped_idle[0] = False  # stopped by hand before this run: not with a run
+            if panel.take_armed():
+                window.record_action.setChecked(True)  # set_recording starts the recording
 
+    session.recordingStopped.connect(recording_stopped)
+    session.finished.connect(run_finished)
     session.stateChanged.connect(rearm)
