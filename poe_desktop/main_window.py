@@ -186,7 +186,8 @@ class MainWindow(QMainWindow):
     def set_recording(self, on: bool) -> None:
         """Record button: start capturing every step, or finish the file."""
         if on and self.recorder is None:
-            if not self.session.start_recording(self.recording_panel.options(), self.view3d):
+            opts = self.recording_panel.confirmed_options()  # None: the user said no
+            if opts is None or not self.session.start_recording(opts, self.view3d):
                 set_checked_quietly(self.record_action, False)
         elif not on and self.recorder is not None:
             self.session.finish_recording()

@@ -8,6 +8,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from .help import app_version
+from .open_files import install_file_actions
+from .widgets.recording import connect_keep_armed
 
 ABOUT = """<h3>PoE Desktop</h3>
 <p>Three small flow models each move one axis of a point cloud; an analytic expert only
@@ -52,7 +54,8 @@ def _action(window, text: str, slot, shortcut=None, checked: bool | None = None)
 
 def build_menus(window) -> None:
     """File, View and Help; the View menu's toggles become `window.trails_action`,
-    `cube_action` and `sphere_action`."""
+    `cube_action` and `sphere_action`; File › Open gives the window `open_file` (see
+    open_files.py)."""
     bar, view3d = window.menuBar(), window.view3d
     file_menu = bar.addMenu("&File")
     file_menu.addAction(_action(window, "Save screenshot…", lambda: save_screenshot(window),
@@ -60,6 +63,8 @@ def build_menus(window) -> None:
     file_menu.addAction(_action(window, "Export…", lambda: export(window), "Ctrl+E"))
     file_menu.addSeparator()
     file_menu.addAction(_action(window, "Quit", window.close, QKeySequence.StandardKey.Quit))
+    install_file_actions(window, file_menu)  # Open…, Open Recent, drag and drop
+    connect_keep_armed(window)  # the Recording panel's "keep armed" re-arms Record
     view = bar.addMenu("&View")
     for dock in window.docks:
         view.addAction(dock.toggleViewAction())

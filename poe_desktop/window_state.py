@@ -110,11 +110,10 @@ def registry(window) -> dict[str, Entry]:
         "camera": Entry(lambda w: camera_state(w.view3d),
                         lambda w, v: apply_camera_state(w.view3d, v)),
         "theme": Entry(theme_state, apply_theme_state),
+        "recording": Entry(lambda w: w.recording_panel.state(),
+                           lambda w, v: w.recording_panel.apply_state(v)),
+        "recentFiles": Entry(lambda w: w.recent_state(), lambda w, v: w.apply_recent_state(v)),
     }
-    recording = window.recording_panel  # its state()/apply_state() come with the panel
-    if getattr(recording, "state", None) and getattr(recording, "apply_state", None):
-        entries["recording"] = Entry(lambda w: w.recording_panel.state(),
-                                     lambda w, v: w.recording_panel.apply_state(v))
     return entries
 
 

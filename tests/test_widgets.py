@@ -249,9 +249,11 @@ def test_clearing_the_plots_frees_their_steering_marks(qtbot):
 # --------------------------------------------------------------------------- recording
 
 
-def test_recording_panel_options(qtbot):
+def test_recording_panel_options(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
     panel = made(qtbot, RecordingPanel)
-    assert panel.options() == {"path": "recordings/poe-run.mp4", "size": (800, 800),
+    home = tmp_path / "poe-desktop" / "recordings"
+    assert panel.options() == {"path": str(home / "poe-run.mp4"), "size": (800, 800),
                                "overlay": True, "turntable": False, "hold_seconds": 1.5}
     panel.size.setCurrentText("1280x720")
     panel.overlay.setChecked(False)
@@ -260,20 +262,24 @@ def test_recording_panel_options(qtbot):
     panel.path.setText("  out/clip.mp4 ")
     assert panel.options() == {"path": "out/clip.mp4", "size": (1280, 720), "overlay": False,
                                "turntable": True, "hold_seconds": 0.5}
+    panel.path.setText("~/clips/")  # the home folder spelt ~, and a folder stays a folder
+    assert panel.options()["path"] == f"{tmp_path / 'clips'}/"
 
 
-def test_recording_panel_path_follows_the_format(qtbot):
+def test_recording_panel_path_follows_the_format(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = tmp_path / "poe-desktop" / "recordings"
     panel = made(qtbot, RecordingPanel)
     panel.format.setCurrentText("GIF")
-    assert Path(panel.path.text()) == Path("recordings/poe-run.gif")
+    assert Path(panel.path.text()) == home / "poe-run.gif"
     panel.format.setCurrentText("PNG frames")
     assert panel.path.text().endswith("/")
-    assert Path(panel.path.text()) == Path("recordings/poe-run")
+    assert Path(panel.path.text()) == home / "poe-run"
     panel.format.setCurrentText("MP4")
-    assert Path(panel.path.text()) == Path("recordings/poe-run.mp4")
+    assert Path(panel.path.text()) == home / "poe-run.mp4"
     panel.path.setText("")  # an empty path gets the default name
     panel.format.setCurrentText("GIF")
-    assert Path(panel.path.text()) == Path("recordings/poe-run.gif")
+    assert Path(panel.path.text()) == home / "poe-run.gif"
 
 
 # --------------------------------------------------------------------------- timeline
