@@ -1,10 +1,13 @@
-"""The step record's predicted clean cloud x0_hat = x_t - t v (`StepRecord.denoised`)."""
+"""The step record's predicted clean cloud x0_hat = x_t - t v (`StepRecord.denoised`), and
+the frames that carry it to the view with its trail."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
+from poe_desktop.frames import FrameSource
 from poe_engine.experts import ColorReward, MonochromeColorExpert
 from poe_engine.product import Composition
 from poe_engine.samplers import SamplerSettings, ais, euler
@@ -89,3 +92,33 @@ def test_denoised_is_computed_only_when_read_for_the_best_particle_alone(monkeyp
     _ = records[1].denoised, records[1].denoised  # cached: one evaluation
     assert calls[during_run:] == [(1, POINTS, 6)]
     assert math.isclose(records[1].t, 1 - 2 / SMALL.steps)
+
+
+def test_frames_carry_x0_hat_and_its_trail_along_the_shown_particles_ancestry():
+    settings = SamplerSettings(particles=3, points=POINTS, steps=8, langevin_steps=1,
+                               ess_threshold=1.0, keep_particles=True)  # resamples each step
+    seen = []
+
+    def stream():
+        for record in ais(composition(), settings, seed=5):
+            seen.append(record)
+            yield record
+
+    frames = list(FrameSource(stream))
+    for frame, record in zip(frames, seen, strict=True):
+        np.testing.assert_array_equal(frame.denoised, record.denoised.numpy())
+        trail = frame.denoised_trail
+        assert trail.shape == frame.trail.shape
+        np.testing.assert_array_equal(trail[-1], record.denoised[:, :3].numpy())
+    # an earlier point is x0_hat where the ancestor was the shown particle then, else NaN
+    index, last, kinds = seen[-1].best_index, frames[-1].denoised_trail, set()
+    for back in range(2, len(last) + 1):
+        previous = seen[-back]
+        if previous.ancestors is not None:
+            index = int(previous.ancestors[index])
+        kinds.add(index == previous.best_index)
+        if index == previous.best_index:
+            np.testing.assert_array_equal(last[-back], previous.denoised[:, :3].numpy())
+        else:
+            assert np.isnan(last[-back]).all()
+    assert kinds == {True, False}  # this seed's lineage passes through both cases
