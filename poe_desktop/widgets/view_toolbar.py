@@ -15,10 +15,12 @@ from ..colour_by import MODES, parse_mode
 from ..view3d import unit_cube_edges
 from .colour_bar import ColourBar
 
-PRESET_LABELS = {"x": ("Along x", "Look along the x axis (y right, z up)", "1"),
-                 "y": ("Along y", "Look along the y axis (x right, z up)", "2"),
-                 "z": ("Along z", "Look down the z axis (x right, y up)", "3"),
-                 "iso": ("Isometric", "Look at the cloud from the (1, 1, 1) diagonal", "0")}
+# name -> the menu's text, the toolbar's short one, the tooltip, the key
+PRESET_LABELS = {"x": ("Look along x", "x", "Look along the x axis (y right, z up)", "1"),
+                 "y": ("Look along y", "y", "Look along the y axis (x right, z up)", "2"),
+                 "z": ("Look along z", "z", "Look down the z axis (x right, y up)", "3"),
+                 "iso": ("Isometric view", "iso",
+                         "Look at the cloud from the (1, 1, 1) diagonal", "0")}
 RING_TIP = ("Look across the band of points an axis expert left off the sphere (its "
             "\"Saturn ring\"); needs exactly one axis expert switched off")
 
@@ -33,22 +35,23 @@ class ViewToolbar(QToolBar):
         self.setObjectName("viewToolbar")
         self.view, self.display, self.experts_off = view, display, experts_off
         self.preset_actions: dict[str, QAction] = {}
-        for name, (text, tip, key) in PRESET_LABELS.items():
+        self.addWidget(QLabel(" view "))
+        for name, (text, short, tip, key) in PRESET_LABELS.items():
             camel = "Isometric" if name == "iso" else f"Along{name.upper()}"
             self.preset_actions[name] = self._action(
                 text, f"view{camel}Action", tip, [key],
-                lambda _=False, n=name: apply_preset(self.view, n))
-        self.fit_action = self._action("Frame", "frameCloudAction",
+                lambda _=False, n=name: apply_preset(self.view, n), short=short)
+        self.fit_action = self._action("Frame the cloud", "frameCloudAction",
                                        "Centre the camera on the shown cloud and fit it in "
-                                       "the view", ["F"], self.fit_cloud)
-        self.zoom_in_action = self._action("Zoom +", "zoomInAction", "Move the camera closer",
+                                       "the view", ["F"], self.fit_cloud, short="frame")
+        self.zoom_in_action = self._action("Zoom in", "zoomInAction", "Move the camera closer",
                                            ["+", "=", "Ctrl+=", "Ctrl++"],
-                                           lambda: zoom(self.view, 1))
-        self.zoom_out_action = self._action("Zoom −", "zoomOutAction",
+                                           lambda: zoom(self.view, 1), short="+")
+        self.zoom_out_action = self._action("Zoom out", "zoomOutAction",
                                             "Move the camera away", ["-", "Ctrl+-"],
-                                            lambda: zoom(self.view, -1))
+                                            lambda: zoom(self.view, -1), short="−")
         self.ring_action = self._action("Show ring", "showRingAction", RING_TIP, [],
-                                        self.show_ring)
+                                        self.show_ring, short="ring")
         self.addSeparator()
         self.addWidget(QLabel(" colour by "))
         self.colour_by = QComboBox()
@@ -61,15 +64,18 @@ class ViewToolbar(QToolBar):
             lambda _: self.display.set_colour_by(self.colour_by.currentData()))
         self.addWidget(self.colour_by)
         self.denoised_action = self._action(
-            "Predicted x₀", "denoisedAction", "Draw the clean cloud the experts predict from "
-            "the shown one (x₀ = x − t v), bright, with the noisy cloud faint around it", [],
-            self.display.set_denoised, checkable=True)
+            "Predicted clean cloud x₀", "denoisedAction", "Draw the clean cloud the experts "
+            "predict from the shown one (x₀ = x − t v), bright, with the noisy cloud faint "
+            "around it", [], self.display.set_denoised, checkable=True, short="x₀")
         self.update_ring()
 
     def _action(self, text: str, name: str, tip: str, keys: list[str], slot,
-                checkable: bool = False) -> QAction:
+                checkable: bool = False, short: str | None = None) -> QAction:
+        """`text` in the View menu, `short` on the toolbar."""
         action = QAction(text, self.parent() or self, checkable=checkable)
         action.setObjectName(name)
+        if short is not None:
+            action.setIconText(short)
         if keys:
             action.setShortcuts([QKeySequence(k) for k in keys])
             tip = f"{tip} ({keys[0]})"
@@ -96,8 +102,14 @@ class ViewToolbar(QToolBar):
         off = [n for n in self.experts_off() if n in AXES]
         preset = ring_view(off)
         self.ring_action.setEnabled(preset is not None)
-        self.ring_action.setText("Show ring" if preset is None
-                                 else f"Show ring ({off[0]} off: along {preset})")
+        if preset is None:
+            self.ring_action.setText("Show ring")
+            self.ring_action.setToolTip(RING_TIP)
+        else:
+            self.ring_action.setText(f"Show ring ({off[0]} off: look along {preset})")
+            self.ring_action.setToolTip(f"The {off[0]} expert is off: look along {preset}, "
+                                        "across the band of points it left off the sphere")
+        self.ring_action.setIconText("ring" if preset is None else f"ring ({off[0]} off)")
 
     def show_ring(self) -> None:
         preset = ring_view(self.experts_off())
