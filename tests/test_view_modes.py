@@ -246,3 +246,17 @@ def test_view_modes_state_round_trips_and_garbage_is_rejected(window):
         assert toolbar.apply_state(bad) == list(bad)
     assert toolbar.apply_state([1, 2]) == ["view"]
     assert toolbar.state() == {"colour_by": "radial", "denoised": True}
+
+
+def test_typing_a_digit_or_minus_in_a_spin_box_types_it_and_leaves_the_camera(qtbot, window):
+    view, seed = window.view3d, window.sampler_panel.seed
+    before = camera_state(view)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    seed.setFocus()
+    qtbot.waitUntil(seed.hasFocus)
+    seed.selectAll()
+    for key in (Qt.Key.Key_3, Qt.Key.Key_1, Qt.Key.Key_0):
+        qtbot.keyClick(seed, key)
+    assert seed.value() == 310
+    assert camera_state(view) == before
