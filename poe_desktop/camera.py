@@ -27,7 +27,7 @@ PRESETS = {"x": (0.0, 0.0), "y": (0.0, -90.0), "z": (90.0, -90.0),
 # horizontally for x and y off and vertically for z off (the camera has no roll).
 RING_VIEWS = {"x": "y", "y": "x", "z": "y"}
 DISTANCE_RANGE = (0.05, 100.0)
-CENTRE_LIMIT = 100.0  # |each coordinate| of the centre
+CENTRE_LIMIT = 10.0  # |each coordinate| of the centre (as window_state's saved camera)
 ZOOM_STEP = 1.25  # a zoom key changes the distance by this factor
 FIT_MARGIN = 1.1  # room around the cloud's bounding sphere
 MIN_FIT_RADIUS = 0.05  # a cloud collapsed to a point is framed as a small ball
@@ -98,8 +98,9 @@ def apply_camera_state(view, values: object) -> list[str]:
         return ["camera"]
     rejected: list[str] = []
     accepted: dict = {}
+    # the mouse orbits the azimuth without bound: any finite one is an angle
     ranges = {"distance": DISTANCE_RANGE, "elevation": (-90.0, 90.0),
-              "azimuth": (-3600.0, 3600.0)}
+              "azimuth": (-math.inf, math.inf)}
     for key, (low, high) in ranges.items():
         if key in values:
             number = _number(values[key], low, high)

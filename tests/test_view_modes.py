@@ -226,7 +226,10 @@ def test_camera_state_round_trips_and_garbage_is_rejected(window):
     assert flat(camera_state(view)) == pytest.approx(flat(state))
     garbage = {"distance": -1, "elevation": 91, "azimuth": float("nan"), "center": [1, 2]}
     assert sorted(apply_camera_state(view, garbage)) == sorted(garbage)
+    assert apply_camera_state(view, {"azimuth": 7210.0}) == []  # orbited 20 turns
+    assert view.opts["azimuth"] == pytest.approx(10.0)
     for bad in ({"distance": "3"}, {"distance": True}, {"distance": 1e9},
+                {"center": [0, 0, 11]}, {"azimuth": float("inf")},
                 {"center": [0, 0, float("inf")]}, {"center": "0,0,0"}, {"center": [0, 0, None]},
                 {"elevation": None}, {"azimuth": [1]}):
         assert apply_camera_state(view, bad) == list(bad)

@@ -14,6 +14,7 @@ from ..camera import AXES, apply_preset, fit_points, ring_view, zoom
 from ..colour_by import MODES, parse_mode
 from ..view3d import unit_cube_edges
 from .colour_bar import ColourBar
+from .toolbar import with_shortcut
 
 # name -> the menu's text, the toolbar's short one, the tooltip, the key
 PRESET_LABELS = {"x": ("Look along x", "x", "Look along the x axis (y right, z up)", "1"),
@@ -76,11 +77,9 @@ class ViewToolbar(QToolBar):
         action.setObjectName(name)
         if short is not None:
             action.setIconText(short)
-        if keys:
-            action.setShortcuts([QKeySequence(k) for k in keys])
-            tip = f"{tip} ({keys[0]})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setToolTip(with_shortcut(tip, action))
+        action.setStatusTip(action.toolTip())
         (action.toggled if checkable else action.triggered).connect(slot)
         self.addAction(action)
         self.widgetForAction(action).setObjectName(name.replace("Action", "Button"))
