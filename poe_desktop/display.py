@@ -4,6 +4,10 @@ step, rate, device and progress, kept up with a run's frames.
 Drawing is paced by a timer: if frames arrive faster than they can be drawn, the newest
 is shown and stale ones are skipped (the timeline still keeps every step). The view
 follows the newest frame unless the user moved the timeline back.
+
+What the cloud shows is chosen here too: its points' colours (`colour_by`, with the colour
+bar's range) and, when asked for, the predicted clean cloud x0_hat drawn bright with x_t
+faint around it (the noisy cloud stays in view, the prediction reads on top of it).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
+from .colour_by import DEFAULT_MODE, Colouring, colours, previous_positions
 from .frames import Frame
 from .view3d import CloudView
 from .widgets import PopulationPanel, StatsPanel, TimelineBar
@@ -21,6 +27,7 @@ from .widgets import PopulationPanel, StatsPanel, TimelineBar
 DRAW_INTERVAL_MS = 30
 NO_STEP, NO_T, NO_RATE, NO_DEVICE = "step –", "t –", "– steps/s", "device –"
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
+FAINT_ALPHA = 0.2  # of x_t while x0_hat is shown
 
 
 class FrameDisplay(QObject):
@@ -32,6 +39,9 @@ class FrameDisplay(QObject):
         self.population = population  # every particle of the shown step (paced itself)
         self.trails = False  # draw the shown particle's trail
         self.paused = False  # the rate then reads "paused", not the last steps' rate
+        self.colour_by = DEFAULT_MODE  # what the points' colours show (colour_by.MODES)
+        self.denoised = False  # draw x0_hat, bright, with x_t faint
+        self.colour_bar = None  # widgets.ColourBar: the range `colour_by` maps, if any
         self.device = "cpu"
         self._shown = -1  # index of the frame on screen
         self._follow = True  # the view follows the newest frame
@@ -109,9 +119,7 @@ class FrameDisplay(QObject):
     def show_frame(self, index: int) -> None:
         """Put step `index` of the timeline on screen."""
         frame = self.frames[index]
-        self.view3d.show_cloud(frame.cloud)
-        if self.trails and frame.trail is not None:
-            self.view3d.show_trails(frame.trail, frame.cloud)
+        self._draw_cloud(frame, self.frames[index - 1] if index > 0 else None)
         if self.population is not None:
             self.population.show_frame(frame)
         self._shown = index
@@ -124,6 +132,41 @@ class FrameDisplay(QObject):
         if self.frames:
             self._follow, self._dirty = True, True
             self.flush()
+
+    def _draw_cloud(self, frame: Frame, previous: Frame | None) -> None:
+        """The cloud (or x0_hat, bright, over x_t, faint) in the colours of `colour_by`,
+        its trail, and the colour bar's range."""
+        denoised = self.denoised and frame.denoised is not None
+        bright = frame.denoised if denoised else frame.cloud
+        shown = colours(self.colour_by, bright, previous_positions(frame, previous, denoised))
+        if denoised:
+            span = None if shown.low is None else (shown.low, shown.high)
+            faint = colours(self.colour_by, frame.cloud, previous_positions(frame, previous),
+                            span, FAINT_ALPHA)
+            self.view3d.show_cloud(frame.cloud, faint.rgba)
+            self.view3d.show_denoised(frame.denoised, shown.rgba)
+        else:  # own colours: the view's own path
+            self.view3d.show_cloud(frame.cloud, None if shown.low is None else shown.rgba)
+            self.view3d.show_denoised(None)
+        trail = frame.denoised_trail if denoised else frame.trail
+        if self.trails and trail is not None:
+            self.view3d.show_trails(trail, bright, shown.rgba)
+        if self.colour_bar is not None:
+            self.colour_bar.show_colouring(shown)
+
+    def set_colour_by(self, mode: str) -> None:
+        """Colour the points by `mode` (a key of colour_by.MODES)."""
+        self.colour_by = mode
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
+        elif self.colour_bar is not None:
+            self.colour_bar.show_colouring(Colouring(mode, np.zeros((0, 4), np.float32)))
+
+    def set_denoised(self, on: bool) -> None:
+        """Draw the predicted clean cloud x0_hat, bright, with x_t faint."""
+        self.denoised = bool(on)
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
 
     def shown_frame(self) -> Frame | None:
         return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None

@@ -1,7 +1,8 @@
 """What the app shows of a run, without Qt: each sampler step as a `Frame` in host memory.
 
 `FrameSource` turns a sampler's stream of step records into frames: the best particle
-with its fidelity, the shown particle's trail along its own ancestry, the recent rate
+with its fidelity and its predicted clean cloud x0_hat (`StepRecord.denoised`), the shown
+particle's trail along its own ancestry (of x_t, and of x0_hat), the recent rate
 and the time left, and (on the CPU) the sampler's thread count chosen by timing the
 first steps. It is a plain iterator; the app runs it on a worker thread
 (`worker.StreamWorker`) and tests drive it directly.
@@ -55,6 +56,10 @@ class Frame:
     rewards: np.ndarray | None = None  # (L,) each particle's log-reward
     ancestors: np.ndarray | None = None  # (L,) ints after a resampling, else None
     particles: np.ndarray | None = None  # (L, N, 6) float32, every particle of the step
+    denoised: np.ndarray | None = None  # (N, 6): the shown particle's x0_hat = x_t - t v
+    # (k, N, 3): x0_hat along the shown particle's ancestry, NaN at the steps where an
+    # ancestor was not the shown particle (x0_hat is computed for that one alone)
+    denoised_trail: np.ndarray | None = None
 
 
 def _host(value) -> np.ndarray | None:
@@ -62,13 +67,15 @@ def _host(value) -> np.ndarray | None:
 
 
 def frame_from(record, rate: float, trail: np.ndarray | None = None,
-               seconds_left: float | None = None, threads: str = "") -> Frame:
+               seconds_left: float | None = None, threads: str = "",
+               denoised_trail: np.ndarray | None = None) -> Frame:
     """A step record (`poe_engine.samplers.StepRecord`) as a Frame: its best particle and
     that cloud's fidelity, in host memory."""
     best = record.best.detach().float()
     fid = fidelity(best)
     particles = record.particles
     rewards = getattr(record, "rewards", None)
+    denoised = getattr(record, "denoised", None)
     return Frame(
         index=record.index, steps=record.steps, t=record.t, cloud=best.cpu().numpy(),
         log_weights=record.log_weights.detach().cpu().numpy(), ess=record.ess,
@@ -82,20 +89,37 @@ def frame_from(record, rate: float, trail: np.ndarray | None = None,
         rewards=None if rewards is None else _host(rewards.float()),
         ancestors=_host(record.ancestors),
         particles=None if particles is None else _host(particles.float()),
+        denoised=None if denoised is None else _host(denoised.float()),
+        denoised_trail=denoised_trail,
     )
+
+
+def all_positions(record) -> torch.Tensor:
+    """Every particle's xyz, (L, N, 3) (needs `keep_particles`)."""
+    return record.particles[..., :3]
+
+
+def denoised_positions(record) -> torch.Tensor:
+    """The shown particle's x0_hat xyz in its row of an (L, N, 3) tensor, NaN elsewhere."""
+    xyz = record.denoised[:, :3].float()
+    rows = torch.full((len(record.log_weights), *xyz.shape), math.nan, device=xyz.device)
+    rows[record.best_index] = xyz
+    return rows
 
 
 class Trail:
     """The shown particle's path through the last `length` steps, along its own ancestry.
-    Needs every particle of each record (`SamplerSettings.keep_particles`)."""
+    `positions(record)` gives each particle's position at a step, (L, N, 3): by default
+    every particle's xyz, which needs `SamplerSettings.keep_particles`."""
 
-    def __init__(self, length: int = TRAIL_LENGTH) -> None:
+    def __init__(self, length: int = TRAIL_LENGTH, positions=all_positions) -> None:
         self.length = length
+        self.positions = positions
         self.history: list[torch.Tensor] = []  # the last positions of every particle
 
     def add(self, record) -> np.ndarray:
         """The trail of `record`'s best particle, (k, N, 3), k <= length."""
-        self.history = (self.history + [record.particles[..., :3]])[-self.length:]
+        self.history = (self.history + [self.positions(record)])[-self.length:]
         trail = torch.stack([h[record.best_index] for h in self.history]).cpu().numpy()
         if record.ancestors is not None:  # the next step's particles descend from these
             self.history = [h[record.ancestors] for h in self.history]
@@ -119,6 +143,7 @@ class FrameSource:
         self.size = size
         self.clock = clock
         self.trail = Trail()
+        self.denoised_trail = Trail(positions=denoised_positions)
         self.rate = RateMeter()
 
     def thread_trial(self) -> ThreadTrial | None:
@@ -137,11 +162,15 @@ class FrameSource:
                 if record is None:
                     return
                 trail = self.trail.add(record)
+                denoised_trail = (None if getattr(record, "denoised", None) is None
+                                  else self.denoised_trail.add(record))
                 if threads is not None and record.index > 0:  # step 1 also warms up
                     threads.record(self.clock() - started)
                 self.rate.add(self.clock())
                 yield frame_from(record, self.rate.rate(), trail,
                                  self.rate.seconds_left(record.steps - record.index - 1),
-                                 threads.summary() if threads is not None else "")
+                                 threads.summary() if threads is not None else "",
+                                 denoised_trail)
         finally:
             self.trail.clear()  # every particle of the last steps: free it with the run
+            self.denoised_trail.clear()

@@ -57,7 +57,6 @@ class MainWindow(QMainWindow):
         self.recording_panel, self.population_panel = RecordingPanel(), PopulationPanel()
         self.display = FrameDisplay(self.frames, self.view3d, self.timeline, self.stats_panel,
                                     self, self.population_panel)
-        self.rate_label, self.device_label = self.display.rate_label, self.display.device_label
         self._build_layout()
         self.toolbar = RunToolbar(self.view3d.point_size, self)
         self.addToolBar(self.toolbar)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from .help import app_version
 from .open_files import install_file_actions
 from .widgets.recording import connect_keep_armed
+from .widgets.view_toolbar import install_view_controls
 
 ABOUT = """<h3>PoE Desktop</h3>
 <p>Three small flow models each move one axis of a point cloud; an analytic expert only
@@ -76,4 +77,5 @@ def build_menus(window) -> None:
     for action in (window.trails_action, window.cube_action, window.sphere_action):
         view.addAction(action)
     view.addAction(_action(window, "Reset camera", view3d.reset_camera, "Home"))
+    install_view_controls(window, view)  # presets, colour by, x0_hat: window.view_toolbar
     bar.addMenu("&Help").addAction(_action(window, "About", lambda: about(window)))

@@ -1,4 +1,5 @@
-"""The 3-D view: the cloud as a GLScatterPlotItem, faint references, and trails."""
+"""The 3-D view: the cloud as a GLScatterPlotItem, faint references, trails, and the
+predicted clean cloud x0_hat when asked for."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ class CloudView(gl.GLViewWidget):
         self.setMinimumSize(320, 240)
         self.point_size = DEFAULT_POINT_SIZE
         self.cloud: NDArray[np.float32] | None = None
+        self.denoised_cloud: NDArray[np.float32] | None = None  # x0_hat, while drawn
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
         self.cube = gl.GLLinePlotItem(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
@@ -80,44 +82,68 @@ class CloudView(gl.GLViewWidget):
         # (the default 'additive' would wash overlapping points out to white).
         self.scatter = gl.GLScatterPlotItem(size=self.point_size, pxMode=True,
                                             glOptions="translucent")
-        for item in (self.cube, self.sphere, self.trails, self.scatter):
+        # x0_hat (see display.py), drawn before the cloud so that x_t, faint, never hides it
+        self.denoised = type(self.scatter)(size=self.point_size, pxMode=True,
+                                           glOptions="translucent")
+        self.denoised.setDepthValue(-1)
+        for item in (self.cube, self.sphere, self.trails, self.denoised, self.scatter):
             self.addItem(item)
         self.trails.setVisible(False)
+        self.denoised.setVisible(False)
         self.reset_camera()
 
     def reset_camera(self) -> None:
         self.setCameraPosition(pos=Vector(*CENTER), **CAMERA)
 
-    def show_cloud(self, cloud: NDArray) -> None:
+    def show_cloud(self, cloud: NDArray, colors: NDArray | None = None) -> None:
+        """`colors` (N, 4) instead of the cloud's own (see colour_by.py)."""
         arr = np.asarray(cloud, dtype=np.float32)
         if arr.ndim != 2 or arr.shape[1] != 6:
             raise ValueError(f"a cloud has shape (N, 6), got {arr.shape}")
         self.cloud = arr
-        self.scatter.setData(pos=np.ascontiguousarray(arr[:, :3]), color=cloud_colors(arr),
+        self.scatter.setData(pos=np.ascontiguousarray(arr[:, :3]),
+                             color=cloud_colors(arr) if colors is None else colors,
                              size=self.point_size)
+
+    def show_denoised(self, cloud: NDArray | None, colors: NDArray | None = None) -> None:
+        """Draw x0_hat (N, 6) beside the cloud, in `colors` or its own; None hides it."""
+        if cloud is None:
+            self.denoised_cloud = None
+            self.denoised.setVisible(False)
+            return
+        arr = self.denoised_cloud = np.asarray(cloud, dtype=np.float32)
+        self.denoised.setData(pos=np.ascontiguousarray(arr[:, :3]),
+                              color=cloud_colors(arr) if colors is None else colors,
+                              size=self.point_size)
+        self.denoised.setVisible(True)
 
     def clear_cloud(self) -> None:
         self.cloud = None
         self.scatter.setData(pos=np.zeros((0, 3), np.float32))
         self.trails.setData(pos=np.zeros((0, 3), np.float32))
+        self.show_denoised(None)
 
     def set_point_size(self, size: float) -> None:
         self.point_size = float(size)
         if self.cloud is not None:
             self.scatter.setData(size=self.point_size)
+            self.denoised.setData(size=self.point_size)
 
-    def show_trails(self, path: NDArray, cloud: NDArray) -> None:
-        """Each point's path (k, N, 3, oldest first) in its colour, fading with age."""
+    def show_trails(self, path: NDArray, cloud: NDArray, colors: NDArray | None = None) -> None:
+        """Each point's path (k, N, 3, oldest first) in its colour (or `colors`, N x 4),
+        fading with age; a segment with a NaN end (a gap in the path) is left out."""
         if len(path) < 2 or not self.trails.visible():
             self.trails.setData(pos=np.zeros((0, 3), np.float32))
             return
         path = np.asarray(path, dtype=np.float32)
         k, n, _ = path.shape
         pos = np.stack([path[:-1], path[1:]], axis=2).reshape(-1, 3)  # (k-1) * N * 2
-        color = np.repeat(np.repeat(cloud_colors(cloud)[None], k - 1, axis=0), 2, axis=1)
+        rgba = cloud_colors(cloud) if colors is None else np.asarray(colors, np.float32)
+        color = np.repeat(np.repeat(rgba[None], k - 1, axis=0), 2, axis=1)
         color = color.reshape(-1, 4)
         color[:, 3] = np.repeat(np.linspace(0.1, 0.6, k - 1, dtype=np.float32), 2 * n)
-        self.trails.setData(pos=pos, color=color, mode="lines")
+        whole = np.isfinite(pos.reshape(-1, 2, 3)).all(axis=(1, 2)).repeat(2)
+        self.trails.setData(pos=pos[whole], color=color[whole], mode="lines")
 
     def view_pixels(self) -> NDArray[np.uint8]:
         """The rendered frame as an (H, W, 4) RGBA array."""

@@ -15,9 +15,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyqtgraph import Vector
 from PySide6.QtCore import QByteArray
 
+from .camera import apply_camera_state, camera_state
 from .settings import decode_blob, encode_blob, read_settings, write_settings
 from .theme import apply_theme_state, theme_state
 
@@ -29,38 +29,6 @@ class Entry:
     state: Callable[[object], dict]  # window -> values
     apply: Callable[[object, dict], list[str]]  # window, values -> keys rejected
     from_config: bool = False  # a run configuration fills it
-
-
-def camera_state(view) -> dict:
-    """The 3-D view's camera: distance, elevation, azimuth (degrees) and centre."""
-    o = view.opts
-    return {"distance": float(o["distance"]), "elevation": float(o["elevation"]),
-            "azimuth": float(o["azimuth"]), "center": [float(c) for c in o["center"]]}
-
-
-CAMERA_LIMITS = {"distance": (0.05, 100.0), "elevation": (-90.0, 90.0),
-                 "azimuth": (-1e6, 1e6)}
-CENTER_LIMIT = 10.0  # the cloud lives in the unit cube
-
-
-def apply_camera_state(view, values: dict) -> list[str]:
-    rejected, kwargs = [], {}
-    for key, (low, high) in CAMERA_LIMITS.items():
-        if key in values:
-            if _number_in(values[key], low, high):
-                kwargs[key] = float(values[key])
-            else:
-                rejected.append(key)
-    if "center" in values:
-        c = values["center"]
-        if (isinstance(c, list) and len(c) == 3
-                and all(_number_in(x, -CENTER_LIMIT, CENTER_LIMIT) for x in c)):
-            kwargs["pos"] = Vector(*(float(x) for x in c))
-        else:
-            rejected.append("center")
-    if kwargs:
-        view.setCameraPosition(**kwargs)
-    return rejected
 
 
 def _number_in(value, low: float, high: float) -> bool:
@@ -110,6 +78,8 @@ def registry(window) -> dict[str, Entry]:
         "camera": Entry(lambda w: camera_state(w.view3d),
                         lambda w, v: apply_camera_state(w.view3d, v)),
         "theme": Entry(theme_state, apply_theme_state),
+        "viewModes": Entry(lambda w: w.view_toolbar.state(),
+                           lambda w, v: w.view_toolbar.apply_state(v)),
         "recording": Entry(lambda w: w.recording_panel.state(),
                            lambda w, v: w.recording_panel.apply_state(v)),
         "recentFiles": Entry(lambda w: w.recent_state(), lambda w, v: w.apply_recent_state(v)),

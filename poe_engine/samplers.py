@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -118,6 +118,22 @@ class StepRecord:
     acceptance: float | torch.Tensor = float("nan")  # MALA's mean acceptance; NaN for ULA
     log_z: float | torch.Tensor = 0.0  # running estimate of log Z of the reward's tilt
     rewards: torch.Tensor | None = None  # (L,) float64: full-strength R(x), before resampling
+    product: Snapshot | None = field(default=None, repr=False)  # what `denoised` evaluates
+
+    @functools.cached_property
+    def denoised(self) -> torch.Tensor | None:
+        """x0_hat = x_t - t v(x_t, t) (`flow.py`: E[x_0 | x_t]) of the best particle, (N, 6):
+        the clean cloud the product predicts from it (k-diffusion's `denoised`). Computed
+        when first read, for that one particle: one product evaluation of 1 particle, and
+        none for a consumer that never asks. All six channels are the product's
+        prediction: where the colour expert is on, its colours are the cloud's mean colour
+        (the colour it will end in); a channel no expert owns keeps x_t's value."""
+        if self.product is None:
+            return None
+        if self.t <= 0:  # the data level: x0_hat is x itself (and v is singular there)
+            return self.best.clone()
+        velocity = self.product.velocity(self.best.unsqueeze(0), self.t)[0]
+        return self.best - self.t * velocity
 
     @functools.cached_property
     def ess(self) -> float:
@@ -313,6 +329,7 @@ def _record(
         ess_value=ess,
         resampled_flag=resampled,
         ancestor_indices=ancestors,
+        product=product,
         **system,
     )
 

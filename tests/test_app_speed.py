@@ -49,13 +49,13 @@ def test_a_pace_spaces_the_steps_and_can_change_mid_run(qtbot, window):
 
 def test_the_status_bar_shows_the_recent_rate_time_left_and_threads(qtbot, window):
     seen = []
-    window.stepArrived.connect(lambda _: seen.append(window.rate_label.text()))
+    window.stepArrived.connect(lambda _: seen.append(window.display.rate_label.text()))
     assert run_to_end(qtbot, window) == "completed"
     window.show_newest()
-    assert "steps/s" in window.rate_label.text()
+    assert "steps/s" in window.display.rate_label.text()
     assert window.frames[5].seconds_left is not None and window.frames[5].steps_per_second > 0
     assert window.frames[-1].threads.endswith(("thread(s)", ")"))
-    assert "thread" in window.device_label.text()
+    assert "thread" in window.display.device_label.text()
 
 
 def test_play_replays_a_finished_run_on_the_timeline(qtbot, window):

@@ -1,0 +1,123 @@
+"""Camera presets of the 3-D view: look along an axis, an isometric view, frame the shown
+cloud, zoom; the view that shows an axis expert's "Saturn ring"; and the camera's state
+for the settings file.
+
+pyqtgraph's orbit camera sits at centre + distance (cos e cos a, cos e sin a, sin e) for
+elevation e and azimuth a (degrees) and looks at the centre. A preset sets the direction
+only: the centre and the distance stay as the user left them (F frames the cloud).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from numpy.typing import NDArray
+from pyqtgraph import Vector
+
+AXES = ("x", "y", "z")
+# name -> (elevation, azimuth): the camera on +x (y right, z up), on -y (x right, z up), on
+# +z (x right, y up), and on the (1, 1, 1) diagonal
+PRESETS = {"x": (0.0, 0.0), "y": (0.0, -90.0), "z": (90.0, -90.0),
+           "iso": (math.degrees(math.atan(1 / math.sqrt(2))), 45.0)}
+# An axis expert switched off leaves its axis where the noise put it: the points it cannot
+# bring onto the sphere lie in a band along that axis through the sphere's middle (looked
+# at: a "Saturn ring" seen edge-on). Each view here looks across the band, which runs
+# horizontally for x and y off and vertically for z off (the camera has no roll).
+RING_VIEWS = {"x": "y", "y": "x", "z": "y"}
+DISTANCE_RANGE = (0.05, 100.0)
+CENTRE_LIMIT = 10.0  # |each coordinate| of the centre (as window_state's saved camera)
+ZOOM_STEP = 1.25  # a zoom key changes the distance by this factor
+FIT_MARGIN = 1.1  # room around the cloud's bounding sphere
+MIN_FIT_RADIUS = 0.05  # a cloud collapsed to a point is framed as a small ball
+
+
+def view_direction(view) -> NDArray[np.float64]:
+    """The unit vector the camera looks along (from the eye to the centre)."""
+    e, a = math.radians(view.opts["elevation"]), math.radians(view.opts["azimuth"])
+    return -np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+
+
+def apply_preset(view, name: str) -> None:
+    """Point the camera as preset `name` (a key of PRESETS) says."""
+    elevation, azimuth = PRESETS[name]
+    view.setCameraPosition(elevation=elevation, azimuth=azimuth)
+
+
+def ring_view(experts_off: Iterable[str]) -> str | None:
+    """The preset that shows the ring where exactly one axis expert is off, else None."""
+    axes = [name for name in experts_off if name in AXES]
+    return RING_VIEWS[axes[0]] if len(axes) == 1 else None
+
+
+def zoom(view, steps: float) -> None:
+    """Move the camera closer (steps > 0) or away, ZOOM_STEP per step."""
+    distance = view.opts["distance"] / ZOOM_STEP ** steps
+    view.setCameraPosition(distance=float(np.clip(distance, *DISTANCE_RANGE)))
+
+
+def fit_points(view, points: NDArray) -> bool:
+    """Centre the camera on the points' (n, >= 3) bounding sphere and move it so that the
+    sphere fills the view; False, and nothing changed, without a finite point."""
+    xyz = np.asarray(points, dtype=np.float64).reshape(-1, np.shape(points)[-1])[:, :3]
+    xyz = xyz[np.isfinite(xyz).all(axis=1)]
+    if not len(xyz):
+        return False
+    centre = 0.5 * (xyz.min(axis=0) + xyz.max(axis=0))
+    radius = max(float(np.linalg.norm(xyz - centre, axis=1).max()), MIN_FIT_RADIUS)
+    # pyqtgraph's fov is horizontal: a view taller than wide sees less vertically
+    half = math.radians(view.opts["fov"]) / 2
+    aspect = view.height() / max(view.width(), 1)
+    half = math.atan(math.tan(half) * min(1.0, aspect))
+    distance = float(np.clip(FIT_MARGIN * radius / math.sin(half), *DISTANCE_RANGE))
+    centre = np.clip(centre, -CENTRE_LIMIT, CENTRE_LIMIT)
+    view.setCameraPosition(pos=Vector(*centre), distance=distance)
+    return True
+
+
+def camera_state(view) -> dict:
+    """The camera as JSON-able values: distance, elevation, azimuth, centre [x, y, z]."""
+    c = view.opts["center"]
+    return {"distance": float(view.opts["distance"]), "elevation": float(view.opts["elevation"]),
+            "azimuth": float(view.opts["azimuth"]), "center": [float(c.x()), float(c.y()),
+                                                              float(c.z())]}
+
+
+def _number(value: object, low: float, high: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and low <= value <= high else None
+
+
+def apply_camera_state(view, values: object) -> list[str]:
+    """Set what `values` (from `camera_state`) holds that is valid; returns the keys it
+    rejected (a missing key keeps the current value). Never raises on bad values."""
+    if not isinstance(values, dict):
+        return ["camera"]
+    rejected: list[str] = []
+    accepted: dict = {}
+    # the mouse orbits the azimuth without bound: any finite one is an angle
+    ranges = {"distance": DISTANCE_RANGE, "elevation": (-90.0, 90.0),
+              "azimuth": (-math.inf, math.inf)}
+    for key, (low, high) in ranges.items():
+        if key in values:
+            number = _number(values[key], low, high)
+            if number is None:
+                rejected.append(key)
+            else:
+                accepted[key] = number
+    if "azimuth" in accepted:
+        accepted["azimuth"] = (accepted["azimuth"] + 180.0) % 360.0 - 180.0
+    if "center" in values:
+        centre = values["center"]
+        coords = ([_number(c, -CENTRE_LIMIT, CENTRE_LIMIT) for c in centre]
+                  if isinstance(centre, list | tuple) and len(centre) == 3 else [None])
+        if any(c is None for c in coords):
+            rejected.append("center")
+        else:
+            accepted["pos"] = Vector(*coords)
+    if accepted:
+        view.setCameraPosition(**accepted)
+    return rejected
