@@ -1,4 +1,5 @@
-"""The 3-D view: the cloud as a GLScatterPlotItem, faint references, and trails."""
+"""The 3-D view: the cloud as shaded spheres (gl_points.py), faint references, trails,
+and readable axes (axes.py); its display options, and images of it for papers."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import numpy as np
 import pyqtgraph.opengl as gl
 from numpy.typing import NDArray
 from pyqtgraph import Vector
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QPainter
 
+from .axes import AxesOverlay
+from .gl_points import ShadedPointsItem
 from .qt_utils import qimage_to_array
+from .view_image import IMAGE_SCALES, render_view, write_image
 
 # pyqtgraph caches each GL item's shader program once per class, which is only valid
 # if every view's OpenGL context shares resources with the others; Qt must be told so
@@ -26,6 +31,12 @@ CENTER = (0.5, 0.5, 0.5)
 # sqrt(3)/2) fits at a distance of about 1.73, so leave a margin around it.
 CAMERA = {"distance": 2.6, "elevation": 22, "azimuth": 40}
 DEFAULT_POINT_SIZE = 6.0
+# With world-size points a point size of n is n * this cube units across: about n pixels
+# at the default camera in a 640-pixel-wide view, and smaller as the camera moves away.
+WORLD_UNITS_PER_SIZE = 0.005
+POINT_SIZE_RANGE = (1.0, 30.0)  # the toolbar's spin box
+OPTION_KEYS = {"shading": "shading", "worldSize": "world_size", "fog": "fog",
+               "axes": "axes_visible"}
 
 
 def unit_cube_edges() -> NDArray[np.float32]:
@@ -60,7 +71,14 @@ def cloud_colors(cloud: NDArray, alpha: float = 1.0) -> NDArray[np.float32]:
 
 
 class CloudView(gl.GLViewWidget):
-    """A GLViewWidget that shows one cloud (N x 6: xyz, rgb) at a time."""
+    """A GLViewWidget that shows one cloud (N x 6: xyz, rgb) at a time.
+
+    Display options (booleans, see `state`): `shading` (lit spheres, else flat discs),
+    `world_size` (point sizes in cube units, shrinking with distance, else in pixels),
+    `fog` (a depth cue) and `axes_visible` (the gizmo and the cube's labels);
+    `optionsChanged` fires when one of them or the point size changes."""
+
+    optionsChanged = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -68,7 +86,12 @@ class CloudView(gl.GLViewWidget):
         self.setBackgroundColor(BACKGROUND_RGB)
         self.setMinimumSize(320, 240)
         self.point_size = DEFAULT_POINT_SIZE
+        self.world_size = True
+        self.render_scale = 1.0  # pixel sizes times this (images saved at n x the view)
         self.cloud: NDArray[np.float32] | None = None
+        self.axes = AxesOverlay(self)
+        self.last_save_error: str | None = None
+        self.image_options = {"scale": 2, "transparent": False}  # Save view image's last
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
         self.cube = gl.GLLinePlotItem(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
@@ -78,12 +101,16 @@ class CloudView(gl.GLViewWidget):
         self.trails = gl.GLLinePlotItem(mode="lines", antialias=True, glOptions="translucent")
         # 'translucent' is ordinary alpha blending: an opaque point keeps its own colour
         # (the default 'additive' would wash overlapping points out to white).
-        self.scatter = gl.GLScatterPlotItem(size=self.point_size, pxMode=True,
-                                            glOptions="translucent")
+        self.scatter = ShadedPointsItem(size=self.scatter_size(), pxMode=not self.world_size,
+                                        glOptions="translucent")
         for item in (self.cube, self.sphere, self.trails, self.scatter):
             self.addItem(item)
         self.trails.setVisible(False)
         self.reset_camera()
+
+    def reference_lines(self) -> tuple[gl.GLLinePlotItem, ...]:
+        """The faint reference items, drawn 'additive' (never hiding a point)."""
+        return self.cube, self.sphere
 
     def reset_camera(self) -> None:
         self.setCameraPosition(pos=Vector(*CENTER), **CAMERA)
@@ -94,17 +121,75 @@ class CloudView(gl.GLViewWidget):
             raise ValueError(f"a cloud has shape (N, 6), got {arr.shape}")
         self.cloud = arr
         self.scatter.setData(pos=np.ascontiguousarray(arr[:, :3]), color=cloud_colors(arr),
-                             size=self.point_size)
+                             size=self.scatter_size(), pxMode=not self.world_size)
 
     def clear_cloud(self) -> None:
         self.cloud = None
         self.scatter.setData(pos=np.zeros((0, 3), np.float32))
         self.trails.setData(pos=np.zeros((0, 3), np.float32))
 
+    def scatter_size(self) -> float:
+        """The point size as the scatter item takes it: pixels, or cube units."""
+        return self.point_size * (WORLD_UNITS_PER_SIZE if self.world_size else 1.0)
+
     def set_point_size(self, size: float) -> None:
         self.point_size = float(size)
-        if self.cloud is not None:
-            self.scatter.setData(size=self.point_size)
+        self.scatter.setData(size=self.scatter_size())
+        self.optionsChanged.emit()
+
+    # ------------------------------------------------------------------ display options
+    shading = property(lambda self: self.scatter.shading)
+    fog = property(lambda self: self.scatter.fog)
+    axes_visible = property(lambda self: self.axes.visible)
+
+    def set_shading(self, on: bool) -> None:
+        self.scatter.set_options(shading=on)
+        self.optionsChanged.emit()
+
+    def set_world_size(self, on: bool) -> None:
+        self.world_size = bool(on)
+        self.scatter.setData(size=self.scatter_size(), pxMode=not self.world_size)
+        self.optionsChanged.emit()
+
+    def set_fog(self, on: bool) -> None:
+        self.scatter.set_options(fog=on)
+        self.optionsChanged.emit()
+
+    def set_axes_visible(self, on: bool) -> None:
+        self.axes.visible = bool(on)
+        self.update()
+        self.optionsChanged.emit()
+
+    def state(self) -> dict:
+        """The display options, the point size and the last image options (Save view
+        image), as JSON-able values."""
+        values = {key: bool(getattr(self, attr)) for key, attr in OPTION_KEYS.items()}
+        values["pointSize"] = self.point_size
+        values["imageScale"] = self.image_options["scale"]
+        values["imageTransparent"] = self.image_options["transparent"]
+        return values
+
+    def apply_state(self, values: dict) -> list[str]:
+        """Set what `values` holds (keys as `state` gives them); returns the keys whose
+        values were rejected. Missing keys keep the current value; never raises."""
+        if not isinstance(values, dict):
+            return ["state"]
+        setters = {"shading": self.set_shading, "worldSize": self.set_world_size,
+                   "fog": self.set_fog, "axes": self.set_axes_visible}
+        rejected = []
+        for key, value in values.items():
+            if key in setters and isinstance(value, bool):
+                setters[key](value)
+            elif key == "pointSize" and _is_number(value) and \
+                    POINT_SIZE_RANGE[0] <= value <= POINT_SIZE_RANGE[1]:
+                self.set_point_size(value)
+            elif key == "imageScale" and value in IMAGE_SCALES and not isinstance(value, bool):
+                self.image_options["scale"] = value
+            elif key == "imageTransparent" and isinstance(value, bool):
+                self.image_options["transparent"] = value
+            else:
+                rejected.append(str(key))
+        return rejected
 
     def show_trails(self, path: NDArray, cloud: NDArray) -> None:
         """Each point's path (k, N, 3, oldest first) in its colour, fading with age."""
@@ -122,3 +207,26 @@ class CloudView(gl.GLViewWidget):
     def view_pixels(self) -> NDArray[np.uint8]:
         """The rendered frame as an (H, W, 4) RGBA array."""
         return qimage_to_array(self.grabFramebuffer(), alpha=True)
+
+    def paintGL(self) -> None:  # noqa: N802 (Qt's name)
+        super().paintGL()
+        if self.axes.visible:
+            painter = QPainter(self)
+            self.axes.paint(painter, self.width(), self.height(),
+                            cube_labels=self.cube.visible())
+            painter.end()
+
+    def render_image(self, scale: int = 1, transparent: bool = False):
+        """The view alone rendered at `scale` times its size (a QImage); see view_image."""
+        return render_view(self, scale, transparent)
+
+    def save_image(self, path, scale: int = 2, transparent: bool = False) -> bool:
+        """Write the view as a PNG at `scale` x its size; on failure, False with the reason
+        in `last_save_error` (never raises)."""
+        self.last_save_error = write_image(self, path, scale, transparent)
+        return self.last_save_error is None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
