@@ -20,6 +20,8 @@ AXIS_COLORS = {"x": (240, 100, 100), "y": (110, 205, 110), "z": (110, 160, 250)}
 TICK_RGB = (170, 170, 180)
 GIZMO_LENGTH = 34.0  # px at scale 1
 GIZMO_MARGIN = 16.0
+FULL_SIZE_VIEW_SIDE = 480.0
+MIN_VIEW_SIDE = 200.0
 CUBE_CENTER = np.array([0.5, 0.5, 0.5])
 
 
@@ -54,9 +56,14 @@ class AxesOverlay:
     def paint(self, painter: QPainter, width: float, height: float, scale: float = 1.0,
               cube_labels: bool = True) -> None:
         """Draw on `painter`, whose target is `width` x `height` pixels showing the whole
-        view; `cube_labels`: also name the cube's edges (off when the cube is hidden)."""
-        if not self.visible or width < 1 or height < 1:
+        view at `scale` x its size; `cube_labels`: also name the cube's edges (off when
+        the cube is hidden)."""
+        # in a view under 480 px the overlay shrinks with it; under 200 px it would only
+        # hide the cloud, so it stays out
+        side = min(width, height) / scale
+        if not self.visible or side < MIN_VIEW_SIDE:
             return
+        scale *= min(1.0, side / FULL_SIZE_VIEW_SIDE)
         painter.save()
         painter.setRenderHints(QPainter.RenderHint.Antialiasing
                                | QPainter.RenderHint.TextAntialiasing)
@@ -101,8 +108,11 @@ class AxesOverlay:
             _draw_centred(painter, _pushed_out(middle, centre, 16 * scale), name)
             painter.setFont(tick_font)
             painter.setPen(QColor(*TICK_RGB))
-            for point, tick in ((start, "0"), (end, "1")):
-                _draw_centred(painter, _pushed_out(point, centre, 12 * scale), tick)
+            # a tick sits a little inside its edge: two edges meeting at a corner keep
+            # their ticks apart
+            for point, toward, tick in ((start, end, "0"), (end, start, "1")):
+                inside = _pushed_out(point, toward, -10 * scale)
+                _draw_centred(painter, _pushed_out(inside, centre, 12 * scale), tick)
 
     def _paint_gizmo(self, painter: QPainter, height: float, scale: float) -> None:
         """Three arrows from one origin, turned as the camera turns; the nearest last."""
@@ -136,7 +146,7 @@ def _font(pixels: float, bold: bool = False) -> QFont:
 
 
 def _pushed_out(point: QPointF, centre: QPointF, distance: float) -> QPointF:
-    """`point` moved `distance` pixels away from `centre` (labels sit outside the cube)."""
+    """`point` moved `distance` pixels away from `centre` (toward it when negative)."""
     dx, dy = point.x() - centre.x(), point.y() - centre.y()
     norm = math.hypot(dx, dy)
     if norm < 1e-6:

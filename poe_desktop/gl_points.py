@@ -31,10 +31,11 @@ AMBIENT = 0.35
 SPECULAR = 0.35
 SHININESS = 32.0
 DEFAULT_CONTRAST = 3.0  # WCAG's floor for graphics that must be seen
-# Fog spans the cube's bounding sphere (radius sqrt(3)/2) around the camera's centre:
-# nothing in front of it is fogged, its far side is mixed this far toward the background.
-FOG_RADIUS = 0.87
-FOG_STRENGTH = 0.6
+# Fog starts at the depth of the camera's centre (the cloud's middle) and thickens over
+# the target sphere's radius behind it: the near half of the cloud keeps its true
+# colours, the far half recedes, up to this share of the background colour.
+FOG_DEPTH = 0.5
+FOG_STRENGTH = 0.7
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
@@ -195,7 +196,7 @@ class ShadedPointsItem(gl.GLScatterPlotItem):
 
     _sphere_program = None  # one per class: the views share GL resources (view3d.py)
 
-    def __init__(self, parentItem=None, shading: bool = True, fog: bool = False,
+    def __init__(self, parentItem=None, shading: bool = True, fog: bool = True,
                  contrast_ratio: float = DEFAULT_CONTRAST, **kwds) -> None:
         self.shading, self.fog, self.contrast_ratio = shading, fog, contrast_ratio
         super().__init__(parentItem=parentItem, **kwds)
@@ -302,5 +303,5 @@ class ShadedPointsItem(gl.GLScatterPlotItem):
         GL.glUniform1f(uniform("u_shininess"), SHININESS)
         GL.glUniform3f(uniform("u_fog_color"), *background)
         distance = float(view.opts["distance"])
-        GL.glUniform3f(uniform("u_fog"), distance - FOG_RADIUS, distance + FOG_RADIUS,
+        GL.glUniform3f(uniform("u_fog"), distance, distance + FOG_DEPTH,
                        FOG_STRENGTH if self.fog else 0.0)

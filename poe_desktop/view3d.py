@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from pyqtgraph import Vector
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPainter
+from PySide6.QtOpenGL import QOpenGLPaintDevice
 
 from .axes import AxesOverlay
 from .gl_points import ShadedPointsItem
@@ -142,8 +143,14 @@ class CloudView(gl.GLViewWidget):
     fog = property(lambda self: self.scatter.fog)
     axes_visible = property(lambda self: self.axes.visible)
 
+    def points_items(self) -> list[ShadedPointsItem]:
+        """Every shaded points item in the scene (the cloud's and any other's): shading
+        and fog apply to them all."""
+        return [item for item in self.items if isinstance(item, ShadedPointsItem)]
+
     def set_shading(self, on: bool) -> None:
-        self.scatter.set_options(shading=on)
+        for item in self.points_items():
+            item.set_options(shading=on)
         self.optionsChanged.emit()
 
     def set_world_size(self, on: bool) -> None:
@@ -152,7 +159,8 @@ class CloudView(gl.GLViewWidget):
         self.optionsChanged.emit()
 
     def set_fog(self, on: bool) -> None:
-        self.scatter.set_options(fog=on)
+        for item in self.points_items():
+            item.set_options(fog=on)
         self.optionsChanged.emit()
 
     def set_axes_visible(self, on: bool) -> None:
@@ -211,7 +219,11 @@ class CloudView(gl.GLViewWidget):
     def paintGL(self) -> None:  # noqa: N802 (Qt's name)
         super().paintGL()
         if self.axes.visible:
-            painter = QPainter(self)
+            # into the bound framebuffer: a QPainter on the widget itself would be
+            # redirected (and then covered) while the window is grabbed
+            device = QOpenGLPaintDevice(self.deviceWidth(), self.deviceHeight())
+            device.setDevicePixelRatio(self.devicePixelRatioF())
+            painter = QPainter(device)
             self.axes.paint(painter, self.width(), self.height(),
                             cube_labels=self.cube.visible())
             painter.end()
