@@ -16,7 +16,7 @@ from PySide6.QtOpenGL import QOpenGLPaintDevice
 from .axes import AxesOverlay
 from .gl_points import ShadedPointsItem
 from .qt_utils import qimage_to_array
-from .view_image import IMAGE_SCALES, render_view, write_image
+from .view_image import render_view, valid_scale, write_image
 
 # pyqtgraph caches each GL item's shader program once per class, which is only valid
 # if every view's OpenGL context shares resources with the others; Qt must be told so
@@ -191,7 +191,7 @@ class CloudView(gl.GLViewWidget):
             elif key == "pointSize" and _is_number(value) and \
                     POINT_SIZE_RANGE[0] <= value <= POINT_SIZE_RANGE[1]:
                 self.set_point_size(value)
-            elif key == "imageScale" and value in IMAGE_SCALES and not isinstance(value, bool):
+            elif key == "imageScale" and valid_scale(value):
                 self.image_options["scale"] = value
             elif key == "imageTransparent" and isinstance(value, bool):
                 self.image_options["transparent"] = value

@@ -8,6 +8,7 @@ screenshot; the axes overlay is then painted on the image at the same scale.
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import pyqtgraph.opengl as gl
@@ -82,9 +83,15 @@ def render_view(view, scale: int = 1, transparent: bool = False) -> QImage:
     return image
 
 
+def valid_scale(scale) -> bool:
+    """One of IMAGE_SCALES, as an integer (never raises, whatever `scale` is)."""
+    return isinstance(scale, numbers.Integral) and not isinstance(scale, bool) and \
+        int(scale) in IMAGE_SCALES
+
+
 def write_image(view, path, scale, transparent: bool) -> str | None:
     """Render and write a PNG; returns why it could not (None when written)."""
-    if isinstance(scale, bool) or scale not in IMAGE_SCALES:
+    if not valid_scale(scale):
         return f"scale must be one of {', '.join(f'{s}x' for s in IMAGE_SCALES)}, not {scale!r}"
     try:
         path = Path(path)

@@ -1,14 +1,14 @@
 """The 3-D view's own menu entries: File › Save view image… and the View toggles for
 shaded points, world-size points, fog and axes. They follow the view's options both
 ways: a toggle sets the option, and an option set elsewhere (a restored state) ticks
-or clears its toggle without firing it again."""
+or clears its toggle, and sets the toolbar's point size, without firing them again."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from .qt_utils import set_checked_quietly
+from .qt_utils import set_checked_quietly, signals_blocked
 from .view_image import save_view_image
 
 # (window attribute, objectName, text, view state key, setter name, tooltip)
@@ -51,9 +51,14 @@ def add_view_options(window, file_menu: QMenu, view_menu: QMenu) -> None:
     view_menu.setToolTipsVisible(True)
     file_menu.setToolTipsVisible(True)
 
+    spin = window.toolbar.point_size
+
     def follow_view() -> None:
         values = view.state()
         for key, action in toggles.items():
             if action.isChecked() != values[key]:
                 set_checked_quietly(action, values[key])
+        if spin.value() != values["pointSize"]:
+            with signals_blocked(spin):
+                spin.setValue(values["pointSize"])
     view.optionsChanged.connect(follow_view)

@@ -225,7 +225,8 @@ def test_save_image_reports_bad_requests_and_never_raises(view, tmp_path) -> Non
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     for path, scale in [(blocker / "x.png", 2), (tmp_path / "x.png", 3),
-                        (tmp_path / "x.png", True), (tmp_path / "x.jpg", 1), (None, 1)]:
+                        (tmp_path / "x.png", True), (tmp_path / "x.png", np.ones(2)),
+                        (tmp_path / "x.jpg", 1), (None, 1)]:
         assert not view.save_image(path, scale=scale)
         assert view.last_save_error, (path, scale)
     assert not (tmp_path / "x.png").exists()
@@ -247,12 +248,12 @@ def test_view_state_round_trips_and_rejects_garbage(qtbot, view) -> None:
     assert other.scatter.size == 11.5
 
     garbage = {"shading": "yes", "worldSize": 1, "fog": None, "axes": [True],
-               "pointSize": float("nan"), "imageScale": 3, "imageTransparent": "no",
-               "unknown": 1}
+               "pointSize": float("nan"), "imageScale": np.array([2, 4]),
+               "imageTransparent": "no", "unknown": 1}
     assert sorted(other.apply_state(garbage)) == sorted(garbage)
     assert other.state() == saved
     assert other.apply_state({"pointSize": 1e9}) == ["pointSize"]
-    assert other.apply_state({"pointSize": True}) == ["pointSize"]
+    assert other.apply_state({"pointSize": True, "imageScale": 3}) == ["pointSize", "imageScale"]
     assert other.apply_state(["not", "a", "dict"]) == ["state"]
     assert other.apply_state({}) == [] and other.state() == saved
 
@@ -269,9 +270,12 @@ def test_view_menu_toggles_follow_the_view_both_ways(window) -> None:
     assert view.shading is False
     window.fog_action.setChecked(False)
     assert view.fog is False
-    view.apply_state({"shading": True, "axes": False, "worldSize": False})
+    view.apply_state({"shading": True, "axes": False, "worldSize": False, "pointSize": 9.5})
     assert window.shading_action.isChecked() and not window.axes_action.isChecked()
     assert not window.world_size_action.isChecked() and view.scatter.pxMode is True
+    assert window.toolbar.point_size.value() == 9.5
+    window.toolbar.point_size.setValue(4.0)
+    assert view.state()["pointSize"] == 4.0
 
 
 def test_save_view_image_from_the_menu_writes_or_reports(window, tmp_path,
