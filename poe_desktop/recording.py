@@ -249,7 +249,9 @@ class OffscreenView(CloudView):
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         self.setMinimumSize(64, 64)
         self.setFixedSize(*size)
-        self.set_world_size(False)  # a recording's point size is in its own pixels
+        # the view's default look, sizes in the recording's own pixels: the Record button
+        # and `poe-desktop record --config` must draw the very same frames
+        self.set_world_size(False)
         self.show()
 
     def render(self, cloud: np.ndarray) -> QImage:
@@ -271,8 +273,6 @@ class Recorder:
                  camera_from: CloudView | None = None) -> None:
         self.encoder = BackgroundEncoder(path, size, fps)
         self.view = OffscreenView(size)
-        if camera_from is not None:  # the on-screen view's shading, fog, axes, sizes
-            self.view.apply_state(camera_from.state())
         if point_size is not None:
             self.view.point_size = point_size
         self.overlay, self.turntable, self.camera_from = overlay, turntable, camera_from

@@ -128,7 +128,8 @@ class SaveImageDialog(QDialog):
                                      objectName="imageTransparentCheck")
         self.transparent.setChecked(view.image_options["transparent"])
         self.transparent.setToolTip("Leave the background out (alpha 0); the points stay opaque")
-        self.path = QLineEdit(str(Path.home() / "poe-view.png"), objectName="imagePathEdit")
+        last = view.image_options.get("path") or str(Path.home() / "poe-view.png")
+        self.path = QLineEdit(last, objectName="imagePathEdit")
         self.path.setToolTip("The PNG file to write")
         browse = QPushButton("Browse…", objectName="imageBrowseButton")
         browse.setToolTip("Choose the PNG file in a file dialog")
@@ -145,6 +146,7 @@ class SaveImageDialog(QDialog):
         form.addRow("", self.transparent)
         form.addRow("File", row)
         form.addRow(buttons)
+        self.setMinimumWidth(460)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save view image", self.path.text(),
@@ -164,7 +166,7 @@ def save_view_image(window) -> None:
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return
     path, scale, transparent = dialog.choice()
-    view.image_options.update(scale=scale, transparent=transparent)
+    view.image_options.update(scale=scale, transparent=transparent, path=path)
     if view.save_image(path, scale=scale, transparent=transparent):
         window.statusBar().showMessage(f"Saved {path}", 5000)
     else:

@@ -296,7 +296,8 @@ def test_save_view_image_from_the_menu_writes_or_reports(window, tmp_path,
     chosen["path"] = str(tmp_path / "view.png")
     window.save_view_image_action.trigger()
     assert QImage(chosen["path"]).width() == window.view3d.deviceWidth()
-    assert window.view3d.image_options == {"scale": 1, "transparent": True}
+    assert window.view3d.state()["imageScale"] == 1
+    assert window.view3d.state()["imageTransparent"] is True
 
     blocker = tmp_path / "a-file"
     blocker.write_text("")
