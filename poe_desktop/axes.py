@@ -15,9 +15,13 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap, QVector3D, QVector4D
 
-# Light enough to read on the dark background (contrast >= 4.5:1 against view3d's).
+from .gl_points import fit_contrast
+
+# Light enough to read on the dark background (contrast >= 4.5:1 against view3d's); on
+# another background each is moved at its hue until it reads (LABEL_CONTRAST).
 AXIS_COLORS = {"x": (240, 100, 100), "y": (110, 205, 110), "z": (110, 160, 250)}
 TICK_RGB = (170, 170, 180)
+LABEL_CONTRAST = 4.5
 GIZMO_LENGTH = 34.0  # px at scale 1
 GIZMO_MARGIN = 16.0
 FULL_SIZE_VIEW_SIDE = 480.0
@@ -52,6 +56,7 @@ class AxesOverlay:
     def __init__(self, view) -> None:
         self.view = view
         self.visible = True
+        self.colors: dict[str, QColor] = {}  # as last painted, fitted to the background
 
     def paint(self, painter: QPainter, width: float, height: float, scale: float = 1.0,
               cube_labels: bool = True) -> None:
@@ -64,6 +69,9 @@ class AxesOverlay:
         if not self.visible or side < MIN_VIEW_SIDE:
             return
         scale *= min(1.0, side / FULL_SIZE_VIEW_SIDE)
+        background = np.asarray(self.view.opts["bgcolor"][:3], dtype=np.float64)
+        self.colors = {name: _readable(rgb, background)
+                       for name, rgb in (*AXIS_COLORS.items(), ("tick", TICK_RGB))}
         painter.save()
         painter.setRenderHints(QPainter.RenderHint.Antialiasing
                                | QPainter.RenderHint.TextAntialiasing)
@@ -104,10 +112,10 @@ class AxesOverlay:
                 continue
             start, end, middle = min(candidates, key=lambda c: c[0])[1]
             painter.setFont(name_font)
-            painter.setPen(QColor(*AXIS_COLORS[name]))
+            painter.setPen(self.colors[name])
             _draw_centred(painter, _pushed_out(middle, centre, 16 * scale), name)
             painter.setFont(tick_font)
-            painter.setPen(QColor(*TICK_RGB))
+            painter.setPen(self.colors["tick"])
             # a tick sits a little inside its edge: two edges meeting at a corner keep
             # their ticks apart
             for point, toward, tick in ((start, end, "0"), (end, start, "1")):
@@ -127,7 +135,7 @@ class AxesOverlay:
             arrows.append((eye.z(), name, QPointF(eye.x(), -eye.y())))
         painter.setFont(_font(13 * scale, bold=True))
         for _, name, screen in sorted(arrows, key=lambda a: a[0]):
-            color = QColor(*AXIS_COLORS[name])
+            color = self.colors[name]
             tip = origin + screen * length
             painter.setPen(QPen(color, 2.2 * scale, Qt.PenStyle.SolidLine,
                                 Qt.PenCapStyle.RoundCap))
@@ -136,6 +144,12 @@ class AxesOverlay:
             label = origin + screen * (length + 11 * scale)
             painter.setPen(color)
             _draw_centred(painter, label, name)
+
+
+def _readable(rgb: tuple[int, int, int], background: np.ndarray) -> QColor:
+    # a little margin: rounding to 8 bits must not take it under the ratio
+    fitted = fit_contrast(np.asarray(rgb) / 255.0, background, LABEL_CONTRAST * 1.02)
+    return QColor(*(round(float(c) * 255) for c in fitted))
 
 
 def _font(pixels: float, bold: bool = False) -> QFont:

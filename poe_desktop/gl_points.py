@@ -8,8 +8,9 @@ overlapping spheres cut into each other where they really meet. Sizes are in pix
 (`pxMode=True`, pyqtgraph's default) or in world units (`pxMode=False`: a point shrinks
 with distance). Options: `shading` (off: today's flat discs), `fog` (a depth cue toward
 the background colour), and `contrast_ratio`, a floor on each colour's contrast with
-the background (a colour under it is lifted toward white at the same hue, so pure blue
-or black stay visible on a dark background).
+the background (on a dark background a colour under it is lifted toward white at the
+same hue, so pure blue or black stay visible; on a light one, a colour too light is
+darkened).
 
 pyqtgraph's own items compile one program per class and per context family; so does
 this one, with one GLSL source that compiles as `#version 120` or `#version 140`
@@ -17,6 +18,8 @@ this one, with one GLSL source that compiles as `#version 120` or `#version 140`
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph.opengl as gl
@@ -69,17 +72,47 @@ def _median_shade() -> float:
 MEDIAN_SHADE = _median_shade()
 
 
-def luminance_floor(background_rgb, ratio: float, shaded: bool) -> float:
-    """The relative luminance a base colour must reach to keep `ratio` against a dark
-    background; in shaded mode, enough that the median lit pixel keeps it. 0 when the
-    background is light (lifting toward white would not help there)."""
+# Below this background luminance white contrasts more than black: colours are lifted
+# there; on lighter backgrounds they are darkened instead.
+DARK_BACKGROUND_LUMINANCE = math.sqrt(1.05 * 0.05) - 0.05
+
+
+def luminance_bounds(background_rgb, ratio: float, shaded: bool) -> tuple[float, float]:
+    """The range of relative luminance a base colour is kept in so that it keeps `ratio`
+    against the background: (floor, 1) on a dark background, (0, ceiling) on a light one,
+    (0, 1) when the ratio cannot be had. On a dark background in shaded mode the floor is
+    high enough that the median lit pixel keeps the ratio (lighting only darkens, which on
+    a light background only adds contrast)."""
     lb = float(relative_luminance(background_rgb))
-    needed = ratio * (lb + 0.05) - 0.05
-    if ratio <= 1.0 or needed >= 1.0:
-        return 0.0
-    if shaded:  # lighting scales the sRGB value; luminance follows about as its 2.2 power
-        needed /= MEDIAN_SHADE ** 2.2
-    return float(min(needed, 1.0))
+    if ratio <= 1.0:
+        return 0.0, 1.0
+    if lb <= DARK_BACKGROUND_LUMINANCE:
+        floor = ratio * (lb + 0.05) - 0.05
+        if floor >= 1.0:
+            return 0.0, 1.0
+        if shaded:  # lighting scales the sRGB value; luminance follows about as its 2.2 power
+            floor /= MEDIAN_SHADE ** 2.2
+        return float(min(floor, 1.0)), 1.0
+    ceiling = (lb + 0.05) / ratio - 0.05
+    return (0.0, float(ceiling)) if ceiling > 0.0 else (0.0, 1.0)
+
+
+def fit_contrast(rgb, background_rgb, ratio: float) -> np.ndarray:
+    """An sRGB colour in [0, 1] moved, at its own hue, just far enough from the background's
+    lightness to keep `ratio` against it (the shader does the same per point)."""
+    low, high = luminance_bounds(background_rgb, ratio, shaded=False)
+    lin = srgb_to_linear(np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0))
+    lum = float(lin @ LUMA)
+    if lum > high:
+        lin = lin * (high / lum)
+    elif lum < low:
+        peak = lin.max()
+        if peak > 0.0:
+            lin = lin * min(low / max(lum, 1e-6), 1.0 / peak)
+            lum = float(lin @ LUMA)
+        if lum < low:
+            lin = lin + (1.0 - lin) * (low - lum) / (1.0 - lum)
+    return np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
 
 
 _VERTEX = """
@@ -124,7 +157,7 @@ out vec4 fragColor;
 #endif
 uniform mat4 u_projection;
 uniform float u_shading;        // 1: lit spheres, 0: flat discs
-uniform float u_min_luminance;  // the contrast floor as a relative luminance
+uniform vec2 u_luminance;       // the range base colours are kept in (contrast floor)
 uniform vec3 u_light;           // toward the light, eye space
 uniform float u_ambient;
 uniform float u_specular;
@@ -142,18 +175,20 @@ vec3 to_srgb(vec3 c) {
     return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
 }
 
-// The colour at its own hue with at least u_min_luminance: first brighter (all channels
-// scaled alike, until the brightest one is full), then toward white.
-vec3 lifted(vec3 c) {
+// The colour at its own hue with its luminance in u_luminance: darker (all channels
+// scaled alike); or brighter (scaled alike until the brightest one is full), then toward
+// white.
+vec3 within_range(vec3 c) {
     vec3 lin = to_linear(clamp(c, 0.0, 1.0));
     float lum = dot(lin, vec3(0.2126, 0.7152, 0.0722));
-    if (lum >= u_min_luminance) return c;
+    if (lum > u_luminance.y) return to_srgb(lin * (u_luminance.y / lum));
+    if (lum >= u_luminance.x) return c;
     float peak = max(max(lin.r, lin.g), lin.b);
     if (peak > 0.0) {
-        lin *= min(u_min_luminance / max(lum, 1e-6), 1.0 / peak);
+        lin *= min(u_luminance.x / max(lum, 1e-6), 1.0 / peak);
         lum = dot(lin, vec3(0.2126, 0.7152, 0.0722));
     }
-    if (lum < u_min_luminance) lin = mix(lin, vec3(1.0), (u_min_luminance - lum) / (1.0 - lum));
+    if (lum < u_luminance.x) lin = mix(lin, vec3(1.0), (u_luminance.x - lum) / (1.0 - lum));
     return to_srgb(lin);
 }
 
@@ -162,7 +197,7 @@ void main() {
     xy.y = -xy.y;  // gl_PointCoord grows downward; eye-space y grows upward
     float r2 = dot(xy, xy);
     if (r2 > 1.0) discard;
-    vec3 color = lifted(v_color.rgb);
+    vec3 color = within_range(v_color.rgb);
     vec3 surface = v_center;
     if (u_shading > 0.5) {
         vec3 normal = vec3(xy, sqrt(1.0 - r2));
@@ -192,7 +227,8 @@ class ShadedPointsItem(gl.GLScatterPlotItem):
     """A GLScatterPlotItem (same `setData(pos=, color=, size=, pxMode=)`) drawn as lit
     spheres. `shading`, `fog` and `contrast_ratio` are plain attributes; change them
     with `set_options` so the view repaints. The fog and the contrast floor follow the
-    view's background colour; the fog's depth range follows the camera's distance."""
+    view's background colour (dark: colours too dark are lifted; light: colours too
+    light are darkened); the fog's depth range follows the camera's distance."""
 
     _sphere_program = None  # one per class: the views share GL resources (view3d.py)
 
@@ -295,8 +331,8 @@ class ShadedPointsItem(gl.GLScatterPlotItem):
         GL.glUniform1f(uniform("u_world_size"), 0.0 if self.pxMode else 1.0)
         GL.glUniform1f(uniform("u_pixel_scale"), float(getattr(view, "render_scale", 1.0)))
         GL.glUniform1f(uniform("u_shading"), 1.0 if self.shading else 0.0)
-        GL.glUniform1f(uniform("u_min_luminance"),
-                       luminance_floor(background, self.contrast_ratio, self.shading))
+        GL.glUniform2f(uniform("u_luminance"),
+                       *luminance_bounds(background, self.contrast_ratio, self.shading))
         GL.glUniform3f(uniform("u_light"), *LIGHT_DIRECTION)
         GL.glUniform1f(uniform("u_ambient"), AMBIENT)
         GL.glUniform1f(uniform("u_specular"), SPECULAR)

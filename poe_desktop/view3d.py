@@ -71,6 +71,15 @@ def cloud_colors(cloud: NDArray, alpha: float = 1.0) -> NDArray[np.float32]:
     return rgba
 
 
+class ReferenceLines(gl.GLLinePlotItem):
+    """A GLLinePlotItem that remembers the GL options last set (`gl_options`: the theme
+    switches them), so that an image render can change and restore them."""
+
+    def setGLOptions(self, opts) -> None:  # noqa: N802 (pyqtgraph's name)
+        self.gl_options = opts
+        super().setGLOptions(opts)
+
+
 class CloudView(gl.GLViewWidget):
     """A GLViewWidget that shows one cloud (N x 6: xyz, rgb) at a time.
 
@@ -95,10 +104,10 @@ class CloudView(gl.GLViewWidget):
         self.image_options = {"scale": 2, "transparent": False}  # Save view image's last
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
-        self.cube = gl.GLLinePlotItem(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
-                                      antialias=True, glOptions="additive")
-        self.sphere = gl.GLLinePlotItem(pos=sphere_wireframe(), mode="lines", color=SPHERE_RGBA,
-                                        antialias=True, glOptions="additive")
+        self.cube = ReferenceLines(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
+                                   antialias=True, glOptions="additive")
+        self.sphere = ReferenceLines(pos=sphere_wireframe(), mode="lines", color=SPHERE_RGBA,
+                                     antialias=True, glOptions="additive")
         self.trails = gl.GLLinePlotItem(mode="lines", antialias=True, glOptions="translucent")
         # 'translucent' is ordinary alpha blending: an opaque point keeps its own colour
         # (the default 'additive' would wash overlapping points out to white).
@@ -109,8 +118,8 @@ class CloudView(gl.GLViewWidget):
         self.trails.setVisible(False)
         self.reset_camera()
 
-    def reference_lines(self) -> tuple[gl.GLLinePlotItem, ...]:
-        """The faint reference items, drawn 'additive' (never hiding a point)."""
+    def reference_lines(self) -> tuple[ReferenceLines, ...]:
+        """The faint reference items (additive on dark: they never hide a point)."""
         return self.cube, self.sphere
 
     def reset_camera(self) -> None:

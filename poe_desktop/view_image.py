@@ -43,6 +43,8 @@ def render_view(view, scale: int = 1, transparent: bool = False) -> QImage:
     view.makeCurrent()
     lines = [item for item in view.items if isinstance(item, gl.GLLinePlotItem)]
     saved = view.opts["bgcolor"], {item: item.width for item in lines}
+    additive = [item for item in view.reference_lines()
+                if transparent and getattr(item, "gl_options", None) == "additive"]
     fbo = None
     try:
         limit = int(GL.glGetIntegerv(GL.GL_MAX_RENDERBUFFER_SIZE))
@@ -56,9 +58,8 @@ def render_view(view, scale: int = 1, transparent: bool = False) -> QImage:
             raise ValueError(f"OpenGL could not make a {width} x {height} image")
         for item in lines:
             item.width = item.width * scale
-        if transparent:
-            for item in view.reference_lines():
-                item.setGLOptions(TRANSPARENT_ADDITIVE)
+        for item in additive:
+            item.setGLOptions(TRANSPARENT_ADDITIVE)
         if transparent:
             view.opts["bgcolor"] = (*saved[0][:3], 0.0)
         view.render_scale = float(scale)
@@ -72,7 +73,7 @@ def render_view(view, scale: int = 1, transparent: bool = False) -> QImage:
         view.render_scale = 1.0
         for item, line_width in saved[1].items():
             item.width = line_width
-        for item in view.reference_lines():
+        for item in additive:
             item.setGLOptions("additive")
         view.doneCurrent()
     if view.axes.visible:

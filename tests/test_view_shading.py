@@ -9,7 +9,12 @@ import pytest
 from PySide6.QtGui import QImage
 
 from poe_desktop.axes import AXIS_COLORS
-from poe_desktop.gl_points import contrast_ratio, luminance_floor, relative_luminance
+from poe_desktop.gl_points import (
+    contrast_ratio,
+    fit_contrast,
+    luminance_bounds,
+    relative_luminance,
+)
 from poe_desktop.qt_utils import qimage_to_array
 from poe_desktop.view3d import BACKGROUND_RGB, CENTER, CloudView
 
@@ -156,13 +161,38 @@ def test_colours_with_enough_contrast_are_drawn_as_they_are(view) -> None:
     assert np.abs(pixels - [255, 0, 0]).max() <= 1
 
 
-def test_luminance_floor_maths() -> None:
+LIGHT = np.array([236, 236, 240])  # the light theme's view background
+
+
+def test_contrast_range_maths() -> None:
     assert contrast_ratio(np.ones(3), np.zeros(3)) == pytest.approx(21.0)
-    dark = np.array(BACKGROUND_RGB) / 255
-    flat = luminance_floor(dark, 3.0, shaded=False)
-    assert (flat + 0.05) / (relative_luminance(dark) + 0.05) == pytest.approx(3.0)
-    assert luminance_floor(dark, 3.0, shaded=True) > flat  # lighting darkens the rim
-    assert luminance_floor(np.ones(3), 3.0, shaded=False) == 0.0  # light background
+    dark, light = BG / 255, LIGHT / 255
+    floor, top = luminance_bounds(dark, 3.0, shaded=False)
+    assert top == 1.0
+    assert (floor + 0.05) / (relative_luminance(dark) + 0.05) == pytest.approx(3.0)
+    assert luminance_bounds(dark, 3.0, shaded=True)[0] > floor  # lighting darkens the rim
+    low, ceiling = luminance_bounds(light, 3.0, shaded=False)
+    assert low == 0.0
+    assert (relative_luminance(light) + 0.05) / (ceiling + 0.05) == pytest.approx(3.0)
+    for rgb in [(0, 0, 1), (0, 0, 0), (1, 1, 0), (1, 1, 1), (0.2, 0.8, 0.3)]:
+        for background in (dark, light):
+            fitted = fit_contrast(np.array(rgb, float), background, 3.0)
+            assert contrast_ratio(fitted, background) >= 3.0 - 1e-6, (rgb, background)
+    assert np.allclose(fit_contrast(np.array([1.0, 0.0, 0.0]), dark, 3.0), [1, 0, 0])
+    yellow = fit_contrast(np.array([1.0, 1.0, 0.0]), light, 3.0)  # darkened, still yellow
+    assert yellow[0] == pytest.approx(yellow[1]) and yellow[2] == 0 and yellow[0] < 0.7
+
+
+@pytest.mark.parametrize("rgb", [(1.0, 1.0, 1.0), (1.0, 1.0, 0.0)], ids=["white", "yellow"])
+def test_on_a_light_background_light_colours_are_darkened_to_3_to_1(view, rgb) -> None:
+    view.setBackgroundColor(tuple(LIGHT))
+    rgb_drawn = one_point(view, rgb, size=30, shading=False)
+    mask = np.abs(rgb_drawn - LIGHT).sum(axis=-1) > 6
+    assert mask.sum() > 500
+    assert contrast_ratio(rgb_drawn[mask] / 255, LIGHT / 255).min() >= 2.95
+    shaded = one_point(view, rgb, size=30, shading=True)
+    mask = np.abs(shaded - LIGHT).sum(axis=-1) > 6
+    assert np.median(contrast_ratio(shaded[mask] / 255, LIGHT / 255)) >= 3.0
 
 
 def axis_pixels(rgb: np.ndarray, name: str, tolerance: int = 40) -> np.ndarray:
@@ -182,6 +212,17 @@ def test_the_axes_gizmo_shows_in_the_corner_and_turns_with_the_camera(view) -> N
     rgb = view.view_pixels()[..., :3].astype(int)
     x_after = np.argwhere(axis_pixels(rgb[corner], "x")).mean(axis=0)
     assert np.hypot(*(x_after - x_before)) > 5, (x_before, x_after)
+
+
+def test_on_a_light_background_the_axes_are_drawn_darker_to_stay_readable(view) -> None:
+    view.setBackgroundColor(tuple(LIGHT))
+    view.set_axes_visible(True)
+    rgb = view.view_pixels()[..., :3].astype(int)
+    corner = rgb[SIDE - 110:, :110]
+    for name in "xyz":
+        color = np.array(view.axes.colors[name].getRgb()[:3])
+        assert contrast_ratio(color / 255, LIGHT / 255) >= 4.5 - 1e-3, name
+        assert (np.abs(corner - color).max(axis=-1) <= 40).sum() >= 15, f"no {name} arrow"
 
 
 def test_the_cube_edges_carry_the_axis_names(view) -> None:
@@ -219,6 +260,10 @@ def test_save_image_at_2x_has_twice_the_pixels_and_transparency_is_alpha_0(
     assert (rgba[SIDE // 2 - 3:SIDE // 2 + 3, SIDE // 2 - 3:SIDE // 2 + 3, 3] == 255).all()
     assert view.opts["bgcolor"][3] == 1.0  # the view itself keeps its background
     assert view.render_scale == 1.0
+    assert view.cube.gl_options == "additive"  # the reference lines' blending is restored
+    view.cube.setGLOptions("translucent")  # as the light theme sets it
+    assert view.save_image(tmp_path / "t.png", scale=1, transparent=True)
+    assert view.cube.gl_options == "translucent"
 
 
 def test_save_image_reports_bad_requests_and_never_raises(view, tmp_path) -> None:
