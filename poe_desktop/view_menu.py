@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMenu
 
 from .qt_utils import set_checked_quietly, signals_blocked
 from .view_image import save_view_image
+from .widgets.toolbar import with_shortcut
 
 # (window attribute, objectName, text, view state key, setter name, tooltip)
 TOGGLES = (
@@ -32,8 +33,8 @@ def add_view_options(window, file_menu: QMenu, view_menu: QMenu) -> None:
     view = window.view3d
     save = QAction("Save view image…", window, objectName="saveViewImageAction")
     save.setShortcut(QKeySequence("Ctrl+Shift+S"))
-    save.setToolTip("Write the 3-D view alone as a PNG at 1x, 2x or 4x its size, "
-                    "optionally on a transparent background (Ctrl+Shift+S)")
+    save.setToolTip(with_shortcut("Write the 3-D view alone as a PNG at 1x, 2x or 4x its "
+                                  "size, optionally on a transparent background", save))
     save.triggered.connect(lambda: save_view_image(window))
     separators = [a for a in file_menu.actions() if a.isSeparator()]
     file_menu.insertAction(separators[0] if separators else None, save)
