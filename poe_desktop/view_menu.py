@@ -36,8 +36,10 @@ def add_view_options(window, file_menu: QMenu, view_menu: QMenu) -> None:
     save.setToolTip(with_shortcut("Write the 3-D view alone as a PNG at 1x, 2x or 4x its "
                                   "size, optionally on a transparent background", save))
     save.triggered.connect(lambda: save_view_image(window))
-    separators = [a for a in file_menu.actions() if a.isSeparator()]
-    file_menu.insertAction(separators[0] if separators else None, save)
+    actions = file_menu.actions()  # it goes right after Save screenshot…
+    after = [i for i, a in enumerate(actions) if a.text().startswith("Save screenshot")]
+    following = actions[after[0] + 1] if after and after[0] + 1 < len(actions) else None
+    file_menu.insertAction(following, save)
     window.save_view_image_action = save
     state = view.state()
     toggles = {}

@@ -374,3 +374,9 @@ def test_a_window_screenshot_keeps_the_axes(window) -> None:
     corner = image[y1 - round(110 * dpr):y1, x0:x0 + round(110 * dpr)].astype(int)
     for name in "xyz":
         assert axis_pixels(corner, name).sum() >= 15, f"no {name} arrow in the screenshot"
+
+
+def test_save_view_image_sits_after_save_screenshot(window) -> None:
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    texts = [a.text() for a in file_menu.actions()]
+    assert texts[texts.index("Save screenshot…") + 1] == "Save view image…"
