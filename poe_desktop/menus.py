@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from .help import app_version
 from .open_files import install_file_actions
+from .view_menu import add_view_options
 from .widgets.recording import connect_keep_armed
 from .widgets.view_toolbar import install_view_controls
 
@@ -76,6 +77,7 @@ def build_menus(window) -> None:
                                    checked=True)
     for action in (window.trails_action, window.cube_action, window.sphere_action):
         view.addAction(action)
+    add_view_options(window, file_menu, view)
     view.addAction(_action(window, "Reset camera", view3d.reset_camera, "Home"))
     install_view_controls(window, view)  # presets, colour by, x0_hat: window.view_toolbar
     bar.addMenu("&Help").addAction(_action(window, "About", lambda: about(window)))

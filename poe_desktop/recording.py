@@ -249,6 +249,9 @@ class OffscreenView(CloudView):
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
         self.setMinimumSize(64, 64)
         self.setFixedSize(*size)
+        # the view's default look, sizes in the recording's own pixels: the Record button
+        # and `poe-desktop record --config` must draw the very same frames
+        self.set_world_size(False)
         self.show()
 
     def render(self, cloud: np.ndarray) -> QImage:

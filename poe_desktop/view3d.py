@@ -1,5 +1,6 @@
-"""The 3-D view: the cloud as a GLScatterPlotItem, faint references, trails, and the
-predicted clean cloud x0_hat when asked for."""
+"""The 3-D view: the cloud as shaded spheres (gl_points.py), faint references, trails,
+readable axes (axes.py), the predicted clean cloud x0_hat when asked for; its display
+options, and images of it for papers."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import numpy as np
 import pyqtgraph.opengl as gl
 from numpy.typing import NDArray
 from pyqtgraph import Vector
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtOpenGL import QOpenGLPaintDevice
 
+from .axes import AxesOverlay
+from .gl_points import ShadedPointsItem
 from .qt_utils import qimage_to_array
+from .view_image import render_view, valid_scale, write_image
 
 # pyqtgraph caches each GL item's shader program once per class, which is only valid
 # if every view's OpenGL context shares resources with the others; Qt must be told so
@@ -27,6 +33,12 @@ CENTER = (0.5, 0.5, 0.5)
 # sqrt(3)/2) fits at a distance of about 1.73, so leave a margin around it.
 CAMERA = {"distance": 2.6, "elevation": 22, "azimuth": 40}
 DEFAULT_POINT_SIZE = 6.0
+# With world-size points a point size of n is n * this cube units across: about n pixels
+# at the default camera in a 640-pixel-wide view, and smaller as the camera moves away.
+WORLD_UNITS_PER_SIZE = 0.005
+POINT_SIZE_RANGE = (1.0, 30.0)  # the toolbar's spin box
+OPTION_KEYS = {"shading": "shading", "worldSize": "world_size", "fog": "fog",
+               "axes": "axes_visible"}
 
 
 def unit_cube_edges() -> NDArray[np.float32]:
@@ -60,8 +72,24 @@ def cloud_colors(cloud: NDArray, alpha: float = 1.0) -> NDArray[np.float32]:
     return rgba
 
 
+class ReferenceLines(gl.GLLinePlotItem):
+    """A GLLinePlotItem that remembers the GL options last set (`gl_options`: the theme
+    switches them), so that an image render can change and restore them."""
+
+    def setGLOptions(self, opts) -> None:  # noqa: N802 (pyqtgraph's name)
+        self.gl_options = opts
+        super().setGLOptions(opts)
+
+
 class CloudView(gl.GLViewWidget):
-    """A GLViewWidget that shows one cloud (N x 6: xyz, rgb) at a time."""
+    """A GLViewWidget that shows one cloud (N x 6: xyz, rgb) at a time.
+
+    Display options (booleans, see `state`): `shading` (lit spheres, else flat discs),
+    `world_size` (point sizes in cube units, shrinking with distance, else in pixels),
+    `fog` (a depth cue) and `axes_visible` (the gizmo and the cube's labels);
+    `optionsChanged` fires when one of them or the point size changes."""
+
+    optionsChanged = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -69,28 +97,37 @@ class CloudView(gl.GLViewWidget):
         self.setBackgroundColor(BACKGROUND_RGB)
         self.setMinimumSize(320, 240)
         self.point_size = DEFAULT_POINT_SIZE
+        self.world_size = True
+        self.render_scale = 1.0  # pixel sizes times this (images saved at n x the view)
         self.cloud: NDArray[np.float32] | None = None
         self.denoised_cloud: NDArray[np.float32] | None = None  # x0_hat, while drawn
+        self.axes = AxesOverlay(self)
+        self.last_save_error: str | None = None
+        self.image_options = {"scale": 2, "transparent": False}  # Save view image's last
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
-        self.cube = gl.GLLinePlotItem(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
-                                      antialias=True, glOptions="additive")
-        self.sphere = gl.GLLinePlotItem(pos=sphere_wireframe(), mode="lines", color=SPHERE_RGBA,
-                                        antialias=True, glOptions="additive")
+        self.cube = ReferenceLines(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
+                                   antialias=True, glOptions="additive")
+        self.sphere = ReferenceLines(pos=sphere_wireframe(), mode="lines", color=SPHERE_RGBA,
+                                     antialias=True, glOptions="additive")
         self.trails = gl.GLLinePlotItem(mode="lines", antialias=True, glOptions="translucent")
         # 'translucent' is ordinary alpha blending: an opaque point keeps its own colour
         # (the default 'additive' would wash overlapping points out to white).
-        self.scatter = gl.GLScatterPlotItem(size=self.point_size, pxMode=True,
-                                            glOptions="translucent")
+        self.scatter = ShadedPointsItem(size=self.scatter_size(), pxMode=not self.world_size,
+                                        glOptions="translucent")
         # x0_hat (see display.py), drawn before the cloud so that x_t, faint, never hides it
-        self.denoised = type(self.scatter)(size=self.point_size, pxMode=True,
-                                           glOptions="translucent")
+        self.denoised = ShadedPointsItem(size=self.scatter_size(), pxMode=not self.world_size,
+                                         glOptions="translucent")
         self.denoised.setDepthValue(-1)
         for item in (self.cube, self.sphere, self.trails, self.denoised, self.scatter):
             self.addItem(item)
         self.trails.setVisible(False)
         self.denoised.setVisible(False)
         self.reset_camera()
+
+    def reference_lines(self) -> tuple[ReferenceLines, ...]:
+        """The faint reference items (additive on dark: they never hide a point)."""
+        return self.cube, self.sphere
 
     def reset_camera(self) -> None:
         self.setCameraPosition(pos=Vector(*CENTER), **CAMERA)
@@ -103,7 +140,7 @@ class CloudView(gl.GLViewWidget):
         self.cloud = arr
         self.scatter.setData(pos=np.ascontiguousarray(arr[:, :3]),
                              color=cloud_colors(arr) if colors is None else colors,
-                             size=self.point_size)
+                             size=self.scatter_size(), pxMode=not self.world_size)
 
     def show_denoised(self, cloud: NDArray | None, colors: NDArray | None = None) -> None:
         """Draw x0_hat (N, 6) beside the cloud, in `colors` or its own; None hides it."""
@@ -114,7 +151,7 @@ class CloudView(gl.GLViewWidget):
         arr = self.denoised_cloud = np.asarray(cloud, dtype=np.float32)
         self.denoised.setData(pos=np.ascontiguousarray(arr[:, :3]),
                               color=cloud_colors(arr) if colors is None else colors,
-                              size=self.point_size)
+                              size=self.scatter_size(), pxMode=not self.world_size)
         self.denoised.setVisible(True)
 
     def clear_cloud(self) -> None:
@@ -123,11 +160,77 @@ class CloudView(gl.GLViewWidget):
         self.trails.setData(pos=np.zeros((0, 3), np.float32))
         self.show_denoised(None)
 
+    def scatter_size(self) -> float:
+        """The point size as the scatter item takes it: pixels, or cube units."""
+        return self.point_size * (WORLD_UNITS_PER_SIZE if self.world_size else 1.0)
+
     def set_point_size(self, size: float) -> None:
         self.point_size = float(size)
-        if self.cloud is not None:
-            self.scatter.setData(size=self.point_size)
-            self.denoised.setData(size=self.point_size)
+        for item in (self.scatter, self.denoised):
+            item.setData(size=self.scatter_size())
+        self.optionsChanged.emit()
+
+    # ------------------------------------------------------------------ display options
+    shading = property(lambda self: self.scatter.shading)
+    fog = property(lambda self: self.scatter.fog)
+    axes_visible = property(lambda self: self.axes.visible)
+
+    def points_items(self) -> list[ShadedPointsItem]:
+        """Every shaded points item in the scene (the cloud's and any other's): shading
+        and fog apply to them all."""
+        return [item for item in self.items if isinstance(item, ShadedPointsItem)]
+
+    def set_shading(self, on: bool) -> None:
+        for item in self.points_items():
+            item.set_options(shading=on)
+        self.optionsChanged.emit()
+
+    def set_world_size(self, on: bool) -> None:
+        self.world_size = bool(on)
+        for item in (self.scatter, self.denoised):
+            item.setData(size=self.scatter_size(), pxMode=not self.world_size)
+        self.optionsChanged.emit()
+
+    def set_fog(self, on: bool) -> None:
+        for item in self.points_items():
+            item.set_options(fog=on)
+        self.optionsChanged.emit()
+
+    def set_axes_visible(self, on: bool) -> None:
+        self.axes.visible = bool(on)
+        self.update()
+        self.optionsChanged.emit()
+
+    def state(self) -> dict:
+        """The display options, the point size and the last image options (Save view
+        image), as JSON-able values."""
+        values = {key: bool(getattr(self, attr)) for key, attr in OPTION_KEYS.items()}
+        values["pointSize"] = self.point_size
+        values["imageScale"] = self.image_options["scale"]
+        values["imageTransparent"] = self.image_options["transparent"]
+        return values
+
+    def apply_state(self, values: dict) -> list[str]:
+        """Set what `values` holds (keys as `state` gives them); returns the keys whose
+        values were rejected. Missing keys keep the current value; never raises."""
+        if not isinstance(values, dict):
+            return ["state"]
+        setters = {"shading": self.set_shading, "worldSize": self.set_world_size,
+                   "fog": self.set_fog, "axes": self.set_axes_visible}
+        rejected = []
+        for key, value in values.items():
+            if key in setters and isinstance(value, bool):
+                setters[key](value)
+            elif key == "pointSize" and _is_number(value) and \
+                    POINT_SIZE_RANGE[0] <= value <= POINT_SIZE_RANGE[1]:
+                self.set_point_size(value)
+            elif key == "imageScale" and valid_scale(value):
+                self.image_options["scale"] = value
+            elif key == "imageTransparent" and isinstance(value, bool):
+                self.image_options["transparent"] = value
+            else:
+                rejected.append(str(key))
+        return rejected
 
     def show_trails(self, path: NDArray, cloud: NDArray, colors: NDArray | None = None) -> None:
         """Each point's path (k, N, 3, oldest first) in its colour (or `colors`, N x 4),
@@ -148,3 +251,30 @@ class CloudView(gl.GLViewWidget):
     def view_pixels(self) -> NDArray[np.uint8]:
         """The rendered frame as an (H, W, 4) RGBA array."""
         return qimage_to_array(self.grabFramebuffer(), alpha=True)
+
+    def paintGL(self) -> None:  # noqa: N802 (Qt's name)
+        super().paintGL()
+        if self.axes.visible:
+            # into the bound framebuffer: a QPainter on the widget itself would be
+            # redirected (and then covered) while the window is grabbed
+            device = QOpenGLPaintDevice(self.deviceWidth(), self.deviceHeight())
+            device.setDevicePixelRatio(self.devicePixelRatioF())
+            painter = QPainter(device)
+            self.axes.paint(painter, self.width(), self.height(),
+                            cube_labels=self.cube.visible())
+            painter.end()
+
+    def render_image(self, scale: int = 1, transparent: bool = False):
+        """The view alone rendered at `scale` times its size (a QImage); see view_image."""
+        return render_view(self, scale, transparent)
+
+    def save_image(self, path, scale: int = 2, transparent: bool = False) -> bool:
+        """Write the view as a PNG at `scale` x its size; on failure, False with the reason
+        in `last_save_error` (never raises)."""
+        self.last_save_error = write_image(self, path, scale, transparent)
+        return self.last_save_error is None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)

@@ -78,6 +78,7 @@ def registry(window) -> dict[str, Entry]:
         "camera": Entry(lambda w: camera_state(w.view3d),
                         lambda w, v: apply_camera_state(w.view3d, v)),
         "theme": Entry(theme_state, apply_theme_state),
+        "viewOptions": Entry(lambda w: w.view3d.state(), lambda w, v: w.view3d.apply_state(v)),
         "viewModes": Entry(lambda w: w.view_toolbar.state(),
                            lambda w, v: w.view_toolbar.apply_state(v)),
         "recording": Entry(lambda w: w.recording_panel.state(),

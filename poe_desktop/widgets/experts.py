@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QGridLayout, QLabel, QW
 from poe_engine.experts import EXPERT_NAMES
 from poe_engine.product import MAX_WEIGHT
 
+from ..axes import AXIS_COLORS, swatch_icon
+
 EXPERT_LABELS = {"x": "x axis (flow)", "y": "y axis (flow)", "z": "z axis (flow)",
                  "color": "colour (monochrome)"}
 
@@ -32,6 +34,8 @@ class ExpertsPanel(QWidget):
             box.setChecked(True)
             box.setToolTip(f"Use the {EXPERT_LABELS[name]} expert in the product; "
                            "during a run, from the next step on")
+            if name in AXIS_COLORS:  # the colour of its axis in the 3-D view
+                box.setIcon(swatch_icon(AXIS_COLORS[name]))
             box.toggled.connect(lambda on, n=name: self.expertToggled.emit(n, on))
             weight = QDoubleSpinBox()
             weight.setObjectName(f"expertWeight_{name}")
