@@ -1,24 +1,35 @@
 """How the app feels during a default run: the sampler's steps/s in the app against the
 same run without a window (as the command line runs it), in this one process; the 3-D
 view's frame rate while sampling; and the event-loop stalls (lateness of a 10 ms QTimer).
-Needs a display (xvfb-run).
+Then a second run while the camera orbits at 60 Hz with the statistics open (the Run
+tab shown): the gaps between the view's frames (p50, p95, worst) and the stalls again,
+which is where a costly redraw of the plots shows. Needs a display (xvfb-run).
 
     xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/gui_responsiveness.py
+    ... benchmarks/gui_responsiveness.py --steps 24   # a short check
+
+It uses only what the app had before the plots were reworked (so that the same file
+measures the old code too): MainWindow, its run(), runFinished, view3d, the statsDock.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
 import time
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QDockWidget
 
 from poe_desktop import MainWindow
 
 TICK_MS = 10
+ORBIT_MS = 16  # 60 Hz, as a person dragging the camera
+ORBIT_DEGREES = 1.0  # a step of the orbit
 
 
 def headless_steps_per_second(steps: int) -> float:
@@ -35,63 +46,128 @@ def headless_steps_per_second(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def main(steps: int = 128) -> int:
-    # the window's defaults, never settings saved by an earlier session on this machine
-    os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
-    app = pg.mkQApp("benchmark")
-    cli_rate = headless_steps_per_second(steps)
-    window = MainWindow()
-    window.sampler_panel.steps.setValue(steps)
-    window.show()
+def stall_line(lateness: list[float]) -> str:
+    worst = max(lateness) * 1000
+    p99 = sorted(lateness)[int(0.99 * (len(lateness) - 1))] * 1000
+    return (f"event-loop stall: longest {worst:.0f} ms, 99th percentile {p99:.0f} ms "
+            f"over {len(lateness)} ticks of {TICK_MS} ms")
 
-    paints: list[float] = []
-    original_paint = window.view3d.paintGL
 
-    def counting_paint(*args, **kwargs):
-        paints.append(time.perf_counter())
-        return original_paint(*args, **kwargs)
+class Probe:
+    """Records the view's paints and the lateness of a 10 ms timer while it is on."""
 
-    window.view3d.paintGL = counting_paint
-    lateness: list[float] = []
-    last = [time.perf_counter()]
+    def __init__(self, window: MainWindow) -> None:
+        self.paints: list[float] = []
+        self.lateness: list[float] = []
+        self.on = False
+        self._last = time.perf_counter()
+        self.timer = QTimer(interval=TICK_MS, timeout=self._tick)
+        original_paint = window.view3d.paintGL
 
-    def tick() -> None:
+        def counting_paint(*args, **kwargs):
+            if self.on:
+                self.paints.append(time.perf_counter())
+            return original_paint(*args, **kwargs)
+
+        window.view3d.paintGL = counting_paint
+
+    def start(self) -> None:
+        self.paints.clear()
+        self.lateness.clear()
+        self.on = True
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.on = False
+        self.timer.stop()
+
+    def _tick(self) -> None:
         now = time.perf_counter()
-        lateness.append(now - last[0] - TICK_MS / 1000)
-        last[0] = now
+        self.lateness.append(now - self._last - TICK_MS / 1000)
+        self._last = now
 
-    timer = QTimer(interval=TICK_MS, timeout=tick)
-    started = []
+
+def run_once(window: MainWindow, probe: Probe, orbit: bool) -> tuple[str, float]:
+    """One run of the window's settings; with `orbit` the camera turns at 60 Hz meanwhile.
+    Returns how it ended and its wall time. A local event loop, not app.exec(): Qt 6's
+    quit() closes every window, and the window is needed for the next run."""
+    loop = QEventLoop()
+    orbit_timer = QTimer(interval=ORBIT_MS,
+                         timeout=lambda: window.view3d.orbit(ORBIT_DEGREES, 0.0))
+    result: list = []
 
     def start() -> None:
-        started.append(time.perf_counter())
-        last[0] = time.perf_counter()
-        timer.start()
+        result.append(time.perf_counter())
+        probe.start()
+        if orbit:
+            orbit_timer.start()
         window.run()
 
     def finish(reason: str) -> None:
-        timer.stop()
-        wall = time.perf_counter() - started[0]
-        during = [p for p in paints if p >= started[0]]
+        probe.stop()
+        orbit_timer.stop()
+        result.extend([reason, time.perf_counter() - result[0]])
+        window.runFinished.disconnect(finish)
+        loop.quit()
+
+    window.runFinished.connect(finish)
+    QTimer.singleShot(500, start)
+    loop.exec()
+    return result[1], result[2]
+
+
+def main(steps: int = 128, plain: bool = True) -> int:
+    # the window's defaults, never settings saved by an earlier session on this machine
+    os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
+    pg.mkQApp("benchmark")
+    window = MainWindow()
+    window.sampler_panel.steps.setValue(steps)
+    window.show()
+    probe = Probe(window)
+
+    if plain:
+        cli_rate = headless_steps_per_second(steps)
+        reason, wall = run_once(window, probe, orbit=False)
         rate = len(window.frames) / wall
         print(f"run: {reason}, {len(window.frames)} steps in {wall:.1f} s "
               f"({rate:.2f} steps/s) on {window.session.device}, precision "
               f"{window.run_config['precision']}, sampler {window.frames[-1].threads}")
         print(f"without a window (as the command line): {cli_rate:.2f} steps/s; "
               f"the app reaches {100 * rate / cli_rate:.0f} % of it")
-        print(f"view frames drawn while sampling: {len(during)} ({len(during) / wall:.1f} fps)")
-        worst = max(lateness) * 1000
-        p99 = sorted(lateness)[int(0.99 * (len(lateness) - 1))] * 1000
-        print(f"event-loop stall: longest {worst:.0f} ms, 99th percentile {p99:.0f} ms "
-              f"over {len(lateness)} ticks of {TICK_MS} ms")
-        window.close()
-        app.quit()
+        print(f"view frames drawn while sampling: {len(probe.paints)} "
+              f"({len(probe.paints) / wall:.1f} fps)")
+        print(stall_line(probe.lateness))
 
-    window.runFinished.connect(finish)
-    QTimer.singleShot(500, start)
-    app.exec()
+    # the statistics open, on their Run tab, while the camera orbits
+    dock = window.findChild(QDockWidget, "statsDock")
+    dock.show()
+    dock.raise_()
+    window.stats_panel.tabs.setCurrentIndex(0)
+    reason, wall = run_once(window, probe, orbit=True)
+    gaps = np.diff(probe.paints) * 1000
+    print(f"orbiting at {1000 / ORBIT_MS:.0f} Hz with the plots open: {reason}, "
+          f"{len(window.frames)} steps in {wall:.1f} s, {len(probe.paints)} view frames "
+          f"({len(probe.paints) / wall:.1f} fps)")
+    if len(gaps):
+        print(f"view frame gaps: p50 {np.percentile(gaps, 50):.0f} ms, "
+              f"p95 {np.percentile(gaps, 95):.0f} ms, worst {gaps.max():.0f} ms")
+    print(stall_line(probe.lateness))
+    window.close()
     return 0
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("legacy_steps", nargs="?", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=None, help="denoising steps (128)")
+    parser.add_argument("--orbit-only", action="store_true",
+                        help="skip the first run (and the window-less one): only the orbit")
+    args = parser.parse_args(argv)
+    args.steps = args.steps or args.legacy_steps or 128
+    return args
+
+
 if __name__ == "__main__":
-    sys.exit(main(*(int(a) for a in sys.argv[1:2])))
+    options = parse(sys.argv[1:])
+    sys.exit(main(options.steps, plain=not options.orbit_only))

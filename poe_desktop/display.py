@@ -109,7 +109,8 @@ class FrameDisplay(QObject):
         now = time.monotonic()
         if force or now - self._stats_at >= STATS_INTERVAL_S:
             self._stats_at = now
-            self.stats.update_from(self.frames)
+            # the tab on screen now; at a run's end (force) every tab
+            self.stats.update_from(self.frames, all_tabs=force)
 
     def flush(self) -> None:
         """The last frames and the plots, at once (a run ended)."""
@@ -122,6 +123,7 @@ class FrameDisplay(QObject):
         self._draw_cloud(frame, self.frames[index - 1] if index > 0 else None)
         if self.population is not None:
             self.population.show_frame(frame)
+        self.stats.show_step(frame)  # the plots' cursor and the weights of this step
         self._shown = index
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")
