@@ -89,7 +89,11 @@ class FrameDisplay(QObject):
             self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
             self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}")
         self.progress.setRange(0, f.steps)
+        # setValue repaints at once, which beside the GL view composes the whole window
+        # (~10 ms a frame here); with updates off it waits for the next paint instead
+        self.progress.setUpdatesEnabled(False)
         self.progress.setValue(f.index + 1)
+        self.progress.setUpdatesEnabled(True)
 
     def show_rate(self) -> None:
         if self.paused:

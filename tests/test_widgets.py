@@ -238,12 +238,12 @@ def test_clearing_the_plots_frees_their_steering_marks(qtbot):
     before = live(pg.InfiniteLine)
     for step in range(10):
         panel.mark_change(step, f"change {step}")
-    assert live(pg.InfiniteLine) - before == 20
+    assert live(pg.InfiniteLine) - before == 10 * len(panel.step_plots)  # a line a plot
     panel.clear()
     assert live(pg.InfiniteLine) - before == 0
-    assert all(not isinstance(item, pg.InfiniteLine)
-               for plot in (panel.ess_plot, panel.fidelity_plot)
-               for item in plot.getPlotItem().items)
+    for plot in panel.step_plots:  # the cursor (and the ESS threshold) stay
+        lines = [i for i in plot.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
+        assert set(lines) <= {plot.cursor, panel.threshold_line}
 
 
 # --------------------------------------------------------------------------- recording

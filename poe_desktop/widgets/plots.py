@@ -9,6 +9,7 @@ so that an axis, whose text is the costly part of a redraw, is redrawn only then
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import pyqtgraph as pg
@@ -21,7 +22,6 @@ FONT_POINTS = 8
 LEGEND_ROW = 14  # pixels a legend row takes
 SAMPLE = 16  # width of a legend entry's line sample
 STRIP_ROWS = 2  # steering labels are staggered over this many rows, then thinned
-STRIP_ROW = 12
 SHORT_LABEL = 12  # characters of a steering label shown; the full text is its tooltip
 MARK_COLOR = "#ff6e6e"
 CURSOR_PEN = pg.mkPen((235, 235, 235, 170), width=1)
@@ -114,6 +114,7 @@ class MarkStrip(QGraphicsWidget):
         self.marks: list[tuple[float, str]] = []
         self.labels: list[QGraphicsSimpleTextItem] = []
         self.font = small_font()
+        self.row_height = math.ceil(QFontMetricsF(self.font).height()) + 1
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._set_height(0)
         view.sigResized.connect(self.arrange)
@@ -130,7 +131,7 @@ class MarkStrip(QGraphicsWidget):
         label.setBrush(QColor("#ff9e9e"))
         self.marks.append((step, text))
         self.labels.append(label)
-        self._set_height(STRIP_ROWS * STRIP_ROW + 2)
+        self._set_height(STRIP_ROWS * self.row_height + 2)
         self.arrange()
 
     def clear(self) -> None:
@@ -162,7 +163,7 @@ class MarkStrip(QGraphicsWidget):
                     near = min(shown, key=lambda s: abs(s[0] - x))[1]
                     near.setToolTip(f"{near.toolTip()}\nstep {step:g}: {text}")
                 continue
-            label.setPos(left, row * STRIP_ROW)
+            label.setPos(left, row * self.row_height)
             label.show()
             ends[row] = left + w
             shown.append((x, label))
@@ -199,7 +200,8 @@ class StatPlot(pg.PlotWidget):
         self._title = None
         self.set_title(title)
         self.setLabel("bottom", xlabel)
-        self.showGrid(x=False, y=True, alpha=0.15)
+        # no grid: pyqtgraph draws it with the axes, whose text is then redrawn with every
+        # change in the data area (a cursor move, a new point)
         self.setMinimumHeight(120)
         self.setMenuEnabled(False)
         for side in ("left", "bottom", "right"):
@@ -296,7 +298,7 @@ def add_right_view(plot: StatPlot, label: str, low: float, high: float) -> pg.Vi
     view.disableAutoRange()
 
     def follow() -> None:
-        view.setGeometry(item.vb.sceneBoundingRect())
+        view.setGeometry(item.mapRectToScene(item.vb.geometry()))
         view.linkedViewChanged(item.vb, view.XAxis)
 
     item.vb.sigResized.connect(follow)

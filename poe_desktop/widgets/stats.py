@@ -85,6 +85,7 @@ class StatsPanel(QWidget):
         self.weight_plot = StatPlot("weightPlot", WEIGHTS_TITLE, "particle", steps=False)
         self.weight_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#9be08a")
         self.weight_plot.addItem(self.weight_bars)
+        self.weight_plot.set_y_range(0.0, 1.0)  # fixed: steps compare as the timeline moves
         self.fidelity_plot = StatPlot("fidelityPlot", "fidelity of the shown cloud", "step")
         self.fidelity_plot.setLabel("left", "distance")
         self.radial_curve = self.fidelity_plot.plot(pen=pg.mkPen("#ff8a80", width=2))
@@ -202,7 +203,6 @@ class StatsPanel(QWidget):
         w = normalised_weights(frame.log_weights)
         self.weight_bars.setOpts(x=np.arange(len(w)), height=w, width=0.8)
         self.weight_plot.set_x_range(-0.5, len(w) - 0.5)
-        self.weight_plot.set_y_range(*nice_range(0.0, float(w.max()) if len(w) else 1.0))
         self.weight_plot.set_title(f"particle weights at step {frame.index + 1} (normalised)")
 
     def state(self) -> dict:
