@@ -146,7 +146,7 @@ def main(steps: int = 128, plain: bool = True) -> int:
     window.stats_panel.tabs.setCurrentIndex(0)
     reason, wall = run_once(window, probe, orbit=True)
     gaps = np.diff(probe.paints) * 1000
-    print(f"orbiting at {1000 / ORBIT_MS:.0f} Hz with the plots open: {reason}, "
+    print(f"orbiting every {ORBIT_MS} ms (60 Hz) with the plots open: {reason}, "
           f"{len(window.frames)} steps in {wall:.1f} s, {len(probe.paints)} view frames "
           f"({len(probe.paints) / wall:.1f} fps)")
     if len(gaps):

@@ -60,6 +60,7 @@ class FrameDisplay(QObject):
         self.progress.setMaximumWidth(180)
         self.progress.setToolTip("Steps done of the run's steps")
         timeline.stepChosen.connect(self._on_timeline)
+        self._stats_timer = QTimer(self, singleShot=True, timeout=self.update_stats)
         self._timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self.draw_pending)
         self._timer.start()
 
@@ -115,6 +116,8 @@ class FrameDisplay(QObject):
             self._stats_at = now
             # the tab on screen now; at a run's end (force) every tab
             self.stats.update_from(self.frames, all_tabs=force)
+        elif not self._stats_timer.isActive():  # so that the last steps before a pause show
+            self._stats_timer.start(int(1000 * (self._stats_at + STATS_INTERVAL_S - now)) + 1)
 
     def flush(self) -> None:
         """The last frames and the plots, at once (a run ended)."""
@@ -199,6 +202,7 @@ class FrameDisplay(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._stats_timer.stop()
 
     def _on_timeline(self, value: int) -> None:
         if not self.frames:

@@ -299,10 +299,13 @@ def test_the_plots_follow_the_timeline_in_the_app(qtbot, window):
         window.findChild(QSpinBox, name).setValue(value)
     window.run(pause_after=5)
     qtbot.waitUntil(lambda: window.session.paused and len(window.frames) == 5, timeout=60_000)
+    stats = window.stats_panel
+    # paused: the last steps reach the plots too (not only at the next frame), cursor with them
+    qtbot.waitUntil(lambda: stats.series.count == 5 and stats.shown_step == 5, timeout=5_000)
+    assert len(stats.ess_curve.getData()[0]) == 5
     window.findChild(QPushButton, "rewardColor_green").click()  # steers from step 6 on
     with qtbot.waitSignal(window.runFinished, timeout=60_000):
         window.toggle_pause()
-    stats = window.stats_panel
     assert stats.threshold_line.isVisible()
     assert stats.threshold_line.value() == pytest.approx(window.run_config["ess_threshold"] * 3)
     assert all(p.cursor.value() == 12 for p in stats.step_plots)  # the newest, followed
@@ -316,6 +319,16 @@ def test_the_plots_follow_the_timeline_in_the_app(qtbot, window):
     np.testing.assert_allclose(stats.weight_bars.opts["height"],
                                normalised_weights(window.frames[3].log_weights))
     assert len(stats.ancestors_curve.getData()[0]) == 12  # every tab drawn at the run's end
+    # frames that arrive within the plots' redraw interval, then no more (a pause): the
+    # plots catch up by themselves
+    frames, display = list(window.frames), window.display
+    display.clear()
+    for end in (3, 6):
+        window.frames[:] = frames[:end]
+        display.frame_added()
+        display.draw_pending()
+    assert stats.series.count < 6
+    qtbot.waitUntil(lambda: stats.series.count == 6 and stats.shown_step == 6, timeout=3_000)
 
 
 # --------------------------------------------------------------------------- no Qt
