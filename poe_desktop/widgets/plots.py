@@ -10,7 +10,6 @@ so that an axis, whose text is the costly part of a redraw, is redrawn only then
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -304,7 +303,3 @@ def add_right_view(plot: StatPlot, label: str, low: float, high: float) -> pg.Vi
     item.vb.sigResized.connect(follow)
     follow()
     return view
-
-
-def curves_of(plots: Sequence[StatPlot]) -> list:
-    return [c for p in plots for c in p.getPlotItem().listDataItems()]

@@ -97,8 +97,9 @@ class StatsPanel(QWidget):
         for name, color in (("radial error", "#ff8a80"), ("Chamfer", "#b39ddb"),
                             ("off-sphere (right axis)", "#ffd54a")):
             self.fidelity_plot.legend.add(name, color)
-        for plot in (self.ess_plot, self.weight_plot, self.fidelity_plot):
-            layout.addWidget(plot)
+        for plot, stretch in ((self.ess_plot, 3), (self.weight_plot, 2),
+                              (self.fidelity_plot, 3)):
+            layout.addWidget(plot, stretch)
 
     def _build_particles(self, layout: QVBoxLayout) -> None:
         self.scale_plot = StatPlot("scalePlot", "reward scale and acceptance rate", "step")
