@@ -74,7 +74,7 @@ def test_legends_sit_outside_the_data_area(panel, qtbot):
         panel.tabs.setCurrentIndex(tab)
         qtbot.wait(50)
         for plot in plots:
-            legend = plot.legend.sceneBoundingRect()
+            legend = plot.legend_row.sceneBoundingRect()
             assert legend.height() > 0 and legend.width() > 0, plot.objectName()
             assert not legend.intersects(data_rect(plot)), plot.objectName()
             # above the data area, below the title
@@ -99,8 +99,7 @@ def test_off_sphere_has_its_own_axis_and_view_box(panel, qtbot):
     _, (dlow, dhigh) = main_view.viewRange()
     assert dlow <= 0 and 0.5 <= dhigh < 0.9
     # the two data areas cover the same pixels, and share the steps across
-    item = panel.fidelity_plot.getPlotItem()
-    assert panel.off_view.geometry() == item.mapRectToScene(main_view.geometry())
+    assert panel.off_view.geometry() == main_view.geometry()
     assert panel.off_view.viewRange()[0] == main_view.viewRange()[0]
 
 
@@ -111,7 +110,7 @@ def test_the_ess_threshold_line_is_at_threshold_times_particles(panel):
     line = panel.threshold_line
     assert line.isVisible() and line.value() == pytest.approx(0.25 * 8)
     assert line.pen.style() == Qt.PenStyle.DashLine
-    assert "2" in panel.ess_plot.legend.entries[2][2]
+    assert "2" in panel.ess_plot.legend_row.entries[2][2]
     panel.clear()
     assert not line.isVisible()
     panel.set_run(RUN | {"particles": 4, "ess_threshold": 0.75})
@@ -248,18 +247,18 @@ def test_the_cursor_and_the_weights_follow_the_shown_step(panel):
     np.testing.assert_allclose(panel.weight_bars.opts["height"],
                                normalised_weights(frames[19].log_weights))
     panel.show_step(frames[6])
-    assert all(p.cursor.isVisible() and p.cursor.value() == 7 for p in panel.step_plots)
+    assert all(p.step_cursor.isVisible() and p.step_cursor.value() == 7 for p in panel.step_plots)
     np.testing.assert_allclose(panel.weight_bars.opts["height"],
                                normalised_weights(frames[6].log_weights))
     assert "step 7" in panel.weight_plot.title_text()
     panel.show_step(frames[25])  # not plotted yet: the cursor waits for the curves
-    assert all(p.cursor.value() == 7 for p in panel.step_plots)
+    assert all(p.step_cursor.value() == 7 for p in panel.step_plots)
     panel.update_from(frames)
-    assert all(p.cursor.value() == 26 for p in panel.step_plots)
+    assert all(p.step_cursor.value() == 26 for p in panel.step_plots)
     np.testing.assert_allclose(panel.weight_bars.opts["height"],
                                normalised_weights(frames[25].log_weights))
     panel.clear()
-    assert not any(p.cursor.isVisible() for p in panel.step_plots)
+    assert not any(p.step_cursor.isVisible() for p in panel.step_plots)
 
 
 @pytest.mark.gui
@@ -308,14 +307,15 @@ def test_the_plots_follow_the_timeline_in_the_app(qtbot, window):
         window.toggle_pause()
     assert stats.threshold_line.isVisible()
     assert stats.threshold_line.value() == pytest.approx(window.run_config["ess_threshold"] * 3)
-    assert all(p.cursor.value() == 12 for p in stats.step_plots)  # the newest, followed
+    assert all(p.step_cursor.value() == 12 for p in stats.step_plots)  # the newest, followed
     assert stats.marks == [(6, "→ green")]
     assert all([m.value() for m in p.mark_lines] == [6] for p in stats.step_plots)
     window.timeline.slider.setValue(3)
     assert stats.shown_step == 4
     for tab in range(3):
         stats.tabs.setCurrentIndex(tab)
-        assert all(p.cursor.isVisible() and p.cursor.value() == 4 for p in stats.step_plots)
+        assert all(p.step_cursor.isVisible() and p.step_cursor.value() == 4
+                   for p in stats.step_plots)
     np.testing.assert_allclose(stats.weight_bars.opts["height"],
                                normalised_weights(window.frames[3].log_weights))
     assert len(stats.ancestors_curve.getData()[0]) == 12  # every tab drawn at the run's end

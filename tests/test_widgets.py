@@ -243,7 +243,7 @@ def test_clearing_the_plots_frees_their_steering_marks(qtbot):
     assert live(pg.InfiniteLine) - before == 0
     for plot in panel.step_plots:  # the cursor (and the ESS threshold) stay
         lines = [i for i in plot.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
-        assert set(lines) <= {plot.cursor, panel.threshold_line}
+        assert set(lines) <= {plot.step_cursor, panel.threshold_line}
 
 
 # --------------------------------------------------------------------------- recording

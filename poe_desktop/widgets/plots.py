@@ -1,4 +1,4 @@
-"""The statistics' plot: a pyqtgraph PlotWidget laid out so that nothing covers the data.
+"""The statistics' plot: a pyqtgraph PlotItem laid out so that nothing covers the data.
 
 Above the data area, in rows of their own: the title, a legend (`LegendRow`) and a strip
 for the steering marks' labels (`MarkStrip`); the marks themselves are thin lines in the
@@ -182,9 +182,10 @@ def short(text: str) -> str:
     return text if len(text) <= SHORT_LABEL else text[:SHORT_LABEL - 1] + "…"
 
 
-class StatPlot(pg.PlotWidget):
+class StatPlot(pg.PlotItem):
     """A plot of the statistics: title, legend row, marks strip, data, bottom axis.
-    `cursor` is the timeline's step (on step plots); `add_mark` draws a steering mark."""
+    `step_cursor` is the timeline's step (on step plots); `add_mark` draws a steering mark.
+    A plot item, not a widget: a tab's plots share one view (`PlotColumn`)."""
 
     def __init__(self, name: str, title: str, xlabel: str, integer_y: bool = False,
                  steps: bool = True) -> None:
@@ -193,38 +194,39 @@ class StatPlot(pg.PlotWidget):
             axes["left"] = IntegerAxis("left")
         super().__init__(axisItems=axes)
         self.setObjectName(name)
-        item = self.getPlotItem()
-        self.legend, self.strip = LegendRow(), MarkStrip(item.vb)
-        _rearrange(item, self.legend, self.strip)
-        self._title = None
+        self.legend_row, self.strip = LegendRow(), MarkStrip(self.vb)
+        _rearrange(self, self.legend_row, self.strip)
+        self._title_text: str | None = None
         self.set_title(title)
         self.setLabel("bottom", xlabel)
         # no grid: pyqtgraph draws it with the axes, whose text is then redrawn with every
         # change in the data area (a cursor move, a new point)
-        self.setMinimumHeight(120)
+        self.setMinimumHeight(110)
         self.setMenuEnabled(False)
         for side in ("left", "bottom", "right"):
-            item.getAxis(side).enableAutoSIPrefix(False)  # "x0.001" reads worse than 0.4
-        item.vb.disableAutoRange(pg.ViewBox.XAxis)
+            self.getAxis(side).enableAutoSIPrefix(False)  # "x0.001" reads worse than 0.4
+        self.vb.disableAutoRange(pg.ViewBox.XAxis)
         self._ranges: dict[str, tuple[float, float]] = {}
         self.mark_lines: list[pg.InfiniteLine] = []
-        self.cursor: pg.InfiniteLine | None = None
+        self.step_cursor: pg.InfiniteLine | None = None
         if steps:
-            self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=CURSOR_PEN)
-            self.cursor.setZValue(20)
-            self.cursor.hide()
-            self.addItem(self.cursor, ignoreBounds=True)
+            self.step_cursor = pg.InfiniteLine(angle=90, movable=False, pen=CURSOR_PEN)
+            self.step_cursor.setZValue(20)
+            self.step_cursor.hide()
+            self.addItem(self.step_cursor, ignoreBounds=True)
+
+    def getPlotItem(self) -> StatPlot:  # noqa: N802 (as PlotWidget's, for callers of either)
+        return self
 
     def set_title(self, title: str) -> None:
-        if title != self._title:
-            self._title = title
-            item = self.getPlotItem()
-            item.setTitle(title, size=f"{FONT_POINTS + 1}pt")
-            item.layout.setRowFixedHeight(0, TITLE_HEIGHT)
-            item.titleLabel.setMaximumHeight(TITLE_HEIGHT)
+        if title != self._title_text:
+            self._title_text = title
+            self.setTitle(title, size=f"{FONT_POINTS + 1}pt")
+            self.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+            self.titleLabel.setMaximumHeight(TITLE_HEIGHT)
 
     def title_text(self) -> str:
-        return self._title or ""
+        return self._title_text or ""
 
     def set_x_range(self, low: float, high: float) -> None:
         self._set_range("x", low, high)
@@ -241,14 +243,14 @@ class StatPlot(pg.PlotWidget):
                 self.setYRange(low, high, padding=0.02)
 
     def set_cursor(self, step: float | None) -> None:
-        if self.cursor is None:
+        if self.step_cursor is None:
             return
         if step is None:
-            self.cursor.hide()
+            self.step_cursor.hide()
             return
-        if self.cursor.value() != step:
-            self.cursor.setValue(step)
-        self.cursor.show()
+        if self.step_cursor.value() != step:
+            self.step_cursor.setValue(step)
+        self.step_cursor.show()
 
     def add_mark(self, step: float, text: str, label: bool) -> None:
         line = pg.InfiniteLine(pos=step, angle=90, movable=False,
@@ -264,6 +266,23 @@ class StatPlot(pg.PlotWidget):
             self.removeItem(line)
         self.mark_lines.clear()
         self.strip.clear()
+
+
+class PlotColumn(pg.GraphicsLayoutWidget):
+    """A tab's plots, one above the other, in one graphics view. One view, not a widget a
+    plot: beside the GL view every widget that changes costs a composition of the whole
+    window, so that three plot widgets redrawn together cost three; one view costs one."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.ci.setContentsMargins(2, 2, 2, 2)
+        self.ci.setSpacing(6)
+
+    def add(self, plot: StatPlot, stretch: int = 1) -> None:
+        row = self.ci.layout.rowCount()
+        self.addItem(plot, row=row, col=0)
+        self.ci.layout.setRowStretchFactor(row, stretch)
 
 
 def _rearrange(item: pg.PlotItem, legend: LegendRow, strip: MarkStrip) -> None:
@@ -285,21 +304,20 @@ def _rearrange(item: pg.PlotItem, legend: LegendRow, strip: MarkStrip) -> None:
 def add_right_view(plot: StatPlot, label: str, low: float, high: float) -> pg.ViewBox:
     """A second data area over the plot's, read on the right axis, with a fixed range and
     the plot's steps across (for a fraction beside distances)."""
-    item = plot.getPlotItem()
     view = pg.ViewBox(enableMouse=False)
-    item.showAxis("right")
-    item.scene().addItem(view)
-    axis = item.getAxis("right")
+    view.setParentItem(plot)
+    plot.showAxis("right")
+    axis = plot.getAxis("right")
     axis.linkToView(view)
     axis.setLabel(label)
-    view.setXLink(item.vb)
+    view.setXLink(plot.vb)
     view.setYRange(low, high, padding=0.02)
     view.disableAutoRange()
 
     def follow() -> None:
-        view.setGeometry(item.mapRectToScene(item.vb.geometry()))
-        view.linkedViewChanged(item.vb, view.XAxis)
+        view.setGeometry(plot.vb.geometry())
+        view.linkedViewChanged(plot.vb, view.XAxis)
 
-    item.vb.sigResized.connect(follow)
+    plot.vb.sigResized.connect(follow)
     follow()
     return view

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ..population import normalised_weights
 from ..stats_series import FrameSeries, distinct_per_row, nice_range
-from .plots import StatPlot, add_right_view
+from .plots import PlotColumn, StatPlot, add_right_view
 
 LOG_Z_TITLE = "log Z estimate (the reward's tilt)"
 REWARDS_TITLE = "each particle's log-reward"
@@ -71,7 +71,7 @@ class StatsPanel(QWidget):
         self.tabs.currentChanged.connect(lambda _: self._draw_stale())
 
     # ------------------------------------------------------------------ construction
-    def _build_run(self, layout: QVBoxLayout) -> None:
+    def _build_run(self, column: PlotColumn) -> None:
         self.ess_plot = StatPlot("essPlot", "effective sample size", "step")
         self.ess_curve = self.ess_plot.plot(pen=pg.mkPen("#7fc8ff", width=2))
         self.resample_marks = self.ess_plot.plot(pen=None, symbol="t", symbolSize=7,
@@ -79,9 +79,9 @@ class StatsPanel(QWidget):
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN)
         self.threshold_line.hide()
         self.ess_plot.addItem(self.threshold_line, ignoreBounds=True)
-        self.ess_plot.legend.add("ESS", "#7fc8ff")
-        self.ess_plot.legend.add("resampled", "#ffb74a", symbol=True)
-        self.ess_plot.legend.add("resample below –", THRESHOLD_PEN)
+        self.ess_plot.legend_row.add("ESS", "#7fc8ff")
+        self.ess_plot.legend_row.add("resampled", "#ffb74a", symbol=True)
+        self.ess_plot.legend_row.add("resample below –", THRESHOLD_PEN)
         self.weight_plot = StatPlot("weightPlot", WEIGHTS_TITLE, "particle", steps=False)
         self.weight_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#9be08a")
         self.weight_plot.addItem(self.weight_bars)
@@ -96,38 +96,38 @@ class StatsPanel(QWidget):
         self.off_view.addItem(self.off_curve)
         for name, color in (("radial error", "#ff8a80"), ("Chamfer", "#b39ddb"),
                             ("off-sphere (right axis)", "#ffd54a")):
-            self.fidelity_plot.legend.add(name, color)
+            self.fidelity_plot.legend_row.add(name, color)
         for plot, stretch in ((self.ess_plot, 3), (self.weight_plot, 2),
                               (self.fidelity_plot, 3)):
-            layout.addWidget(plot, stretch)
+            column.add(plot, stretch)
 
-    def _build_particles(self, layout: QVBoxLayout) -> None:
+    def _build_particles(self, column: PlotColumn) -> None:
         self.scale_plot = StatPlot("scalePlot", "reward scale and acceptance rate", "step")
         self.scale_plot.set_y_range(0.0, 1.05)
         self.scale_curve = self.scale_plot.plot(pen=pg.mkPen("#9be08a", width=2))
         self.acceptance_curve = self.scale_plot.plot(pen=pg.mkPen("#7fc8ff", width=2))
-        self.scale_plot.legend.add("reward scale", "#9be08a")
-        self.scale_plot.legend.add("acceptance (MALA)", "#7fc8ff")
+        self.scale_plot.legend_row.add("reward scale", "#9be08a")
+        self.scale_plot.legend_row.add("acceptance (MALA)", "#7fc8ff")
         self.log_z_plot = StatPlot("logZPlot", LOG_Z_TITLE, "step")
         self.log_z_curve = self.log_z_plot.plot(pen=pg.mkPen("#ffd54a", width=2))
         self.rewards_plot = StatPlot("rewardsPlot", REWARDS_TITLE, "step")
         self.reward_curves: list[pg.PlotDataItem] = []
         for plot in (self.scale_plot, self.log_z_plot, self.rewards_plot):
-            layout.addWidget(plot)
+            column.add(plot)
 
-    def _build_genealogy(self, layout: QVBoxLayout) -> None:
+    def _build_genealogy(self, column: PlotColumn) -> None:
         self.genealogy_plot = StatPlot("genealogyPlot", "ancestry", "step", integer_y=True)
         self.genealogy_plot.setLabel("left", "particle")
         grey, orange = pg.mkPen((150, 150, 160, 110), width=1), pg.mkPen("#ffb74a", width=2)
         self.genealogy_lines = self.genealogy_plot.plot(pen=grey, connect="pairs")
         self.lineage_lines = self.genealogy_plot.plot(pen=orange, connect="pairs")
-        self.genealogy_plot.legend.add("descent at each step", grey)
-        self.genealogy_plot.legend.add("today's particles' lines", orange)
+        self.genealogy_plot.legend_row.add("descent at each step", grey)
+        self.genealogy_plot.legend_row.add("today's particles' lines", orange)
         self.ancestors_plot = StatPlot("ancestorsPlot", "distinct ancestors of today's "
                                        "particles", "step", integer_y=True)
         self.ancestors_curve = self.ancestors_plot.plot(pen=pg.mkPen("#ff8a80", width=2))
-        layout.addWidget(self.genealogy_plot, 2)
-        layout.addWidget(self.ancestors_plot, 1)
+        column.add(self.genealogy_plot, 2)
+        column.add(self.ancestors_plot, 1)
 
     # ------------------------------------------------------------------ what to show
     def set_run(self, config: dict | None) -> None:
@@ -258,10 +258,10 @@ class StatsPanel(QWidget):
             value = self.threshold * particles
             self.threshold_line.setValue(value)
             self.threshold_line.show()
-            self.ess_plot.legend.rename(2, f"resample below {value:g}{self.threshold_note}")
+            self.ess_plot.legend_row.rename(2, f"resample below {value:g}{self.threshold_note}")
         else:
             self.threshold_line.hide()
-            self.ess_plot.legend.rename(2, "resample below –")
+            self.ess_plot.legend_row.rename(2, "resample below –")
 
     def _frame_axes(self) -> np.ndarray:
         s = self.series
@@ -328,10 +328,12 @@ class StatsPanel(QWidget):
         self.ancestors_curve.setData(steps, distinct_per_row(lines))
 
 
-def _tab(tabs: QTabWidget, title: str) -> QVBoxLayout:
+def _tab(tabs: QTabWidget, title: str) -> PlotColumn:
     page = QWidget()
     page.setObjectName(f"statsTab{title}")
     tabs.addTab(page, title)
     layout = QVBoxLayout(page)
     layout.setContentsMargins(2, 2, 2, 2)
-    return layout
+    column = PlotColumn(f"statsPlots{title}")
+    layout.addWidget(column)
+    return column
