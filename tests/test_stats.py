@@ -6,6 +6,10 @@ frames' arrays (`FrameSeries`) are tested without Qt."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -380,3 +384,19 @@ def test_nice_range_holds_the_data_on_a_steady_grid(low, high):
         high == low
     assert nice_range(0.2, 0.4, floor_zero=True)[0] == 0.0
     assert nice_range(math.nan, 1.0) == (0.0, 1.0)
+
+
+@pytest.mark.gui
+def test_a_process_with_the_panel_alive_exits_cleanly():
+    """A tab's plots are one graphics layout view; one still alive when Python shuts
+    down used to crash the process (segmentation fault) as Qt destroyed it."""
+    code = ("import pyqtgraph as pg\n"
+            "from poe_desktop.widgets import StatsPanel\n"
+            "app = pg.mkQApp()\n"
+            "panel = StatsPanel()\n"
+            "panel.show()\n"
+            "app.processEvents()\n")
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]

@@ -9,9 +9,12 @@ so that an axis, whose text is the costly part of a redraw, is redrawn only then
 
 from __future__ import annotations
 
+import atexit
 import math
+import weakref
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
@@ -278,11 +281,25 @@ class PlotColumn(pg.GraphicsLayoutWidget):
         self.setObjectName(name)
         self.ci.setContentsMargins(2, 2, 2, 2)
         self.ci.setSpacing(6)
+        _COLUMNS.add(self)
 
     def add(self, plot: StatPlot, stretch: int = 1) -> None:
         row = self.ci.layout.rowCount()
         self.addItem(plot, row=row, col=0)
         self.ci.layout.setRowStretchFactor(row, stretch)
+
+
+# A graphics layout view still alive when Python shuts down crashes the process as Qt
+# destroys it (its items' Python methods are called after the interpreter is gone): the
+# views left are deleted while Python still runs.
+_COLUMNS: weakref.WeakSet[PlotColumn] = weakref.WeakSet()
+
+
+@atexit.register
+def _delete_columns() -> None:
+    for column in list(_COLUMNS):
+        if shiboken6.isValid(column):
+            shiboken6.delete(column)
 
 
 def _rearrange(item: pg.PlotItem, legend: LegendRow, strip: MarkStrip) -> None:
