@@ -1,11 +1,12 @@
 """The Run statistics panel: plots of the run's frames that follow the timeline.
 
-Three tabs of `StatPlot`s (plots.py): legends and steering labels sit above the data, a
-cursor line marks the timeline's step on every step plot, and the weights chart shows that
-step's weights. Redrawing is kept cheap, for the 3-D view shares the GUI thread with it:
-the frames' arrays are kept up incrementally (`FrameSeries`), only the tab on screen is
-redrawn (the others when they are shown), and ranges change only when the data outgrow
-them, so that the axes' text is seldom redrawn.
+Three tabs, each one graphics view (`PlotColumn`) of `StatPlot`s (plots.py): legends and
+steering labels sit above the data, a cursor line marks the timeline's step on every step
+plot, and the weights chart shows that step's weights. Redrawing is kept cheap, for the 3-D
+view shares the GUI thread with it: one view a tab (each widget redrawn beside the GL view
+costs a composition of the whole window), the frames' arrays kept up incrementally
+(`FrameSeries`), only the tab on screen redrawn (the others when they are shown), and
+ranges that change only when the data outgrow them (an axis's text is costly to redraw).
 """
 
 from __future__ import annotations
