@@ -148,7 +148,6 @@ class MainWindow(QMainWindow):
                                   pause_after=pause_after):
             return False
         self.display.clear()
-        self.stats_panel.set_run(self.run_config)  # its steps and ESS threshold
         self.display.set_device(self.session.device)
         self.pause_action.setChecked(start_paused)
         self._update_controls()

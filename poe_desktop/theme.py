@@ -55,19 +55,29 @@ def palette(theme: Theme) -> QPalette:
     return p
 
 
-def theme_plot(plot: pg.PlotWidget, theme: Theme) -> None:
-    """Background, axes, title and legend of one plot (its curves keep their colours)."""
+def theme_plot(plot: pg.GraphicsView, theme: Theme) -> None:
+    """Background, axes, title and legend of one plot view (its curves keep their colours):
+    a PlotWidget, or a layout view of several plots (a statistics tab)."""
     plot.setBackground(theme.plot_background)
-    item = plot.getPlotItem()
-    for name in ("left", "bottom", "right", "top"):
-        axis = item.getAxis(name)
-        axis.setPen(theme.plot_foreground)
-        axis.setTextPen(theme.plot_foreground)
-    title = item.titleLabel
-    title.setText(title.text, color=theme.plot_foreground)
-    if item.legend is not None:
-        item.legend.setBrush(theme.legend_brush)
-        item.legend.setLabelTextColor(theme.plot_foreground)
+    for item in plot_items(plot):
+        for name in ("left", "bottom", "right", "top"):
+            axis = item.getAxis(name)
+            axis.setPen(theme.plot_foreground)
+            axis.setTextPen(theme.plot_foreground)
+        title = item.titleLabel
+        title.setText(title.text, color=theme.plot_foreground)
+        if item.legend is not None:
+            item.legend.setBrush(theme.legend_brush)
+            item.legend.setLabelTextColor(theme.plot_foreground)
+        if hasattr(item, "set_foreground"):  # the statistics' own legend rows and cursor
+            item.set_foreground(theme.plot_foreground)
+
+
+def plot_items(view: pg.GraphicsView) -> list[pg.PlotItem]:
+    if isinstance(view, pg.PlotWidget):
+        return [view.getPlotItem()]
+    layout = getattr(view, "ci", None)
+    return [item for item in getattr(layout, "items", {}) if isinstance(item, pg.PlotItem)]
 
 
 def theme_view(view3d, theme: Theme) -> None:
@@ -93,7 +103,7 @@ def apply_theme(window, name: str) -> bool:
     if app.style().name().lower() != "fusion":  # the one style that follows a palette fully
         app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(palette(theme))
-    for plot in window.findChildren(pg.PlotWidget):
+    for plot in window.findChildren(pg.GraphicsView):
         theme_plot(plot, theme)
     theme_view(window.view3d, theme)
     window.theme = name

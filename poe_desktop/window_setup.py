@@ -42,6 +42,8 @@ def fill_tooltips(window) -> None:
 
 
 def setup_window(window) -> None:
+    # the statistics read each run's settings (its steps, its ESS threshold) as it shows
+    window.stats_panel.config_source = lambda: window.session.run_config
     scroll_docks(window)
     fit_to_screen(window)
     connect_status(window)

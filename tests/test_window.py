@@ -26,7 +26,7 @@ from poe_desktop import MainWindow
 from poe_desktop.help import app_version, shortcuts
 from poe_desktop.settings import KEYS, read_settings
 from poe_desktop.status import LATE_T
-from poe_desktop.theme import THEMES
+from poe_desktop.theme import THEMES, plot_items
 from poe_desktop.window_state import SETTINGS_RESET_NOTE, registry
 
 pytestmark = pytest.mark.gui
@@ -299,10 +299,15 @@ def test_one_theme_covers_panels_plots_and_view(window):
         window.theme_actions[name].trigger()
         app = QApplication.instance()
         assert app.palette().color(QPalette.ColorRole.Window).name() == theme.window
-        plots = window.findChildren(pg.PlotWidget)
-        assert len(plots) >= 6
+        plots = window.findChildren(pg.GraphicsView)  # plot widgets and layout views
+        assert sum(len(plot_items(p)) for p in plots) >= 6
         for plot in plots:
             assert plot.backgroundBrush().color().name() == theme.plot_background
+            for item in plot_items(plot):
+                assert item.getAxis("left").textPen().color().name() == theme.plot_foreground
+        stats = window.stats_panel.ess_plot  # its own legend row and cursor follow too
+        assert stats.legend_row.text_color.name() == theme.plot_foreground
+        assert stats.step_cursor.pen.color().name() == theme.plot_foreground
         rgb = window.view3d.opts["bgcolor"][:3]
         assert tuple(round(255 * c) for c in rgb) == theme.view_background
     window.theme_actions["dark"].trigger()

@@ -53,6 +53,7 @@ class LegendRow(QGraphicsWidget):
     def __init__(self) -> None:
         super().__init__()
         self.entries: list[tuple[QPen, bool, str]] = []  # pen, triangle symbol, name
+        self.text_color = QColor(200, 200, 205)
         self.font = small_font()
         self._metrics = QFontMetricsF(self.font)
         self._places: list[QPointF] = []
@@ -62,6 +63,10 @@ class LegendRow(QGraphicsWidget):
     def add(self, name: str, pen, symbol: bool = False) -> None:
         self.entries.append((pg.mkPen(pen), symbol, name))
         self._arrange()
+
+    def set_text_color(self, color) -> None:
+        self.text_color = pg.mkColor(color)
+        self.update()
 
     def rename(self, index: int, name: str) -> None:
         pen, symbol, old = self.entries[index]
@@ -100,7 +105,7 @@ class LegendRow(QGraphicsWidget):
                                      QPointF(c, mid - 4)])
             else:
                 painter.drawLine(QPointF(at.x(), mid), QPointF(at.x() + SAMPLE, mid))
-            painter.setPen(QColor(200, 200, 205))
+            painter.setPen(self.text_color)
             painter.drawText(QRectF(at.x() + SAMPLE + 4, at.y(), 400, LEGEND_ROW),
                              Qt.AlignmentFlag.AlignVCenter, name)
 
@@ -217,6 +222,14 @@ class StatPlot(pg.PlotItem):
             self.step_cursor.setZValue(20)
             self.step_cursor.hide()
             self.addItem(self.step_cursor, ignoreBounds=True)
+
+    def set_foreground(self, color) -> None:
+        """The theme's text colour: the legend's names and the cursor (a lighter shade)."""
+        self.legend_row.set_text_color(color)
+        if self.step_cursor is not None:
+            cursor = pg.mkColor(color)
+            cursor.setAlpha(170)
+            self.step_cursor.setPen(pg.mkPen(cursor, width=1))
 
     def getPlotItem(self) -> StatPlot:  # noqa: N802 (as PlotWidget's, for callers of either)
         return self

@@ -12,7 +12,7 @@ ranges that change only when the data outgrow them (an axis's text is costly to 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -41,7 +41,8 @@ class StatsPanel(QWidget):
     `off_sphere`, `chamfer` and `log_weights` (the worker's `Frame`); `steps`,
     `reward_scale`, `acceptance`, `log_z`, `rewards` and `ancestors` are read where a frame
     has them. `update_from(frames)` plots them, `show_step(frame)` puts the cursor and the
-    weights at a step, `set_run(config)` reads the run's settings (the ESS threshold)."""
+    weights at a step, `set_run(config)` reads the run's settings (the ESS threshold), as
+    `update_from` does from `config_source` when a run's first frames arrive."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +70,10 @@ class StatsPanel(QWidget):
                            self.rewards_plot, self.genealogy_plot, self.ancestors_plot]
         self.labelled_plots = [self.ess_plot, self.scale_plot, self.genealogy_plot]
         self.marks: list[tuple[int, str]] = []
+        # where a run's configuration is read when its first frames arrive (a function
+        # returning a dict or None; the window gives its session's `run_config`)
+        self.config_source: Callable[[], dict | None] | None = None
+        self._config_read_for = None  # the first frame of the run whose settings were read
         self.tabs.currentChanged.connect(lambda _: self._draw_stale())
 
     # ------------------------------------------------------------------ construction
@@ -163,7 +168,7 @@ class StatsPanel(QWidget):
         self.weight_bars.setOpts(x=[], height=[])
         self.weight_plot.set_title(WEIGHTS_TITLE)
         self.shown_step = self._cursor_frame = self._weights_frame = None
-        self._particles_shown = None
+        self._particles_shown = self._config_read_for = None
         self.threshold_line.hide()
         for plot in self.step_plots:
             plot.set_cursor(None)
@@ -177,6 +182,9 @@ class StatsPanel(QWidget):
             return
         if self.series.sync(frames):
             self._version += 1
+        if self.series.first is not self._config_read_for and self.config_source is not None:
+            self._config_read_for = self.series.first
+            self.set_run(self.config_source())
         if self._cursor_frame is not None and self._cursor_frame.index < self.series.count:
             self._place_cursor()
         tabs = range(3) if all_tabs else [self.tabs.currentIndex()] if self.isVisible() else []
