@@ -79,6 +79,7 @@ def registry(window) -> dict[str, Entry]:
                         lambda w, v: apply_camera_state(w.view3d, v)),
         "theme": Entry(theme_state, apply_theme_state),
         "viewOptions": Entry(lambda w: w.view3d.state(), lambda w, v: w.view3d.apply_state(v)),
+        "stats": Entry(lambda w: w.stats_panel.state(), lambda w, v: w.stats_panel.apply_state(v)),
         "viewModes": Entry(lambda w: w.view_toolbar.state(),
                            lambda w, v: w.view_toolbar.apply_state(v)),
         "recording": Entry(lambda w: w.recording_panel.state(),
