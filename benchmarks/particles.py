@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from dataclasses import replace
 
@@ -59,6 +60,9 @@ def measure(experts, settings, seeds, colors, device) -> dict:
                          "success": color_success(final, reward),
                          "acceptance": statistics.mean(acc) if acc else float("nan"),
                          **fidelity(final).as_dict()})
+            print(f"  seed {seed} {color}: median ESS {rows[-1]['ess']:.2f}, resampled "
+                  f"{rows[-1]['resampled']}, success {rows[-1]['success']}, Chamfer "
+                  f"{rows[-1]['chamfer']:.4f}", file=sys.stderr, flush=True)
     n = len(rows)
     out = {"runs": n, "ess_median": statistics.median(r["ess"] for r in rows),
            "ess_worst": min(r["ess"] for r in rows),

@@ -294,8 +294,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def particle_line(records) -> str:
-    """The particle system of a run in one line: median ESS, resamplings, log Z, and MALA's
-    mean acceptance where it ran."""
+    """The particle system of a run in one line: median ESS, resamplings, log Z, and the
+    mean acceptance where the moves were tested (MALA, or tilted moves)."""
     ess = sorted(r.ess for r in records)
     acceptance = [a for a in (float(r.acceptance) for r in records) if a == a]
     return (f"median ESS {ess[len(ess) // 2]:.2f} of {len(records[0].log_weights)} | "

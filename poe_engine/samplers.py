@@ -51,11 +51,11 @@ class SamplerSettings:
     ess_threshold: float = 0.5  # resample when ESS < threshold * particles
     resampling: str = "systematic"
     weighting: str = "incremental"  # incremental | potential | paper (see `ais`)
-    schedule: str = "constant"  # of the reward's scale lambda(t): constant | linear | adaptive
+    schedule: str = "adaptive"  # of the reward's scale lambda(t): constant | linear | adaptive
     schedule_target: float = 0.5  # adaptive: keep the increment's conditional ESS >= this * L
     resample_every: int = 0  # also resample every k levels (0: the ESS trigger alone)
     kernel: str = "ula"  # Langevin refinement: ula (unadjusted) | mala (Metropolis-adjusted)
-    moves: str = "blind"  # whether the Langevin moves see the reward: blind | tilted (see `ais`)
+    moves: str = "tilted"  # whether the Langevin moves see the reward: blind | tilted (`ais`)
     precision: str = "auto"  # of the experts' matrix products: auto | fp32 | bf16
     keep_particles: bool = False  # put every particle into each record
 

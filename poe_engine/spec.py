@@ -53,7 +53,7 @@ CONFIG_KEYS = (
 # What a configuration that lacks a key ran with, where that is not today's default: the
 # key came later than the file (a missing key means the behaviour from before it), and a
 # file must replay bit for bit as it ran.
-BEFORE_THE_KEY = {"moves": "blind"}
+BEFORE_THE_KEY = {"schedule": "constant", "moves": "blind"}
 # Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
 # each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
 # weights), and the changes made during the run (`steering.py`): a list of

@@ -48,10 +48,10 @@ def test_same_seed_same_run_other_seed_other_run(sampler):
 
 
 def test_incremental_weights_telescope_to_the_final_reward():
-    """Without resampling, a particle's log-weight is the reward of where it ended:
-    the weights target q_0(x) exp(R(x))."""
+    """Blind moves without resampling: a particle's log-weight is the reward of where it
+    ended, the weights target q_0(x) exp(R(x)). (Tilted moves: tests/test_tilted_moves.py.)"""
     settings = SamplerSettings(particles=5, points=48, steps=10, langevin_steps=3,
-                               ess_threshold=0.0, keep_particles=True)
+                               ess_threshold=0.0, keep_particles=True, moves="blind")
     reward = ColorReward("green")
     last = list(ais(product("green"), settings, seed=2))[-1]
     assert torch.allclose(last.log_weights, reward.log_reward(last.particles), atol=1e-3)
@@ -59,7 +59,7 @@ def test_incremental_weights_telescope_to_the_final_reward():
 
 def test_potential_weighting_is_the_current_reward():
     settings = SamplerSettings(particles=5, points=48, steps=6, weighting="potential",
-                               ess_threshold=0.0, keep_particles=True)
+                               schedule="constant", ess_threshold=0.0, keep_particles=True)
     for r in ais(product("blue"), settings, seed=1):
         assert torch.allclose(r.log_weights, ColorReward("blue").log_reward(r.particles))
 
