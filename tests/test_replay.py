@@ -19,8 +19,10 @@ from poe_engine.weights import manifest_checksums
 
 QUICK = ["--steps", "6", "--points", "32", "--particles", "2", "--langevin", "1",
          "--device", "cpu", "--precision", "fp32"]
+# The configurations below name no schedule and no moves, as files from before those
+# options: they run as such files ran (`spec.BEFORE_THE_KEY`), constant and blind.
 SETTINGS = SamplerSettings(particles=2, points=32, steps=8, langevin_steps=1,
-                           precision="fp32")
+                           precision="fp32", schedule="constant", moves="blind")
 
 
 def npz(path):
