@@ -103,9 +103,9 @@ def test_reflect_folds_into_the_interval():
 
 
 def test_experts_and_reward_changed_mid_run_take_effect_at_the_next_step():
-    composition = product("red")
+    composition = product("red")  # blind moves: the weights are the rewards of the particles
     settings = SamplerSettings(particles=4, points=48, steps=12, keep_particles=True,
-                               ess_threshold=0.0)
+                               ess_threshold=0.0, schedule="constant", moves="blind")
     stream = ais(composition, settings, seed=0)
     first = next(stream)
     assert first.experts == ("x", "y", "z", "color") and first.reward == "red"

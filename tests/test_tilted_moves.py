@@ -80,7 +80,7 @@ def test_the_increment_is_taken_before_the_moves():
     reward = ColorReward("red", 300.0)
     base = dict(ess_threshold=0.0, schedule="linear")  # no resampling: weights accumulate
     tilted = list(ais(exact_product(reward), settings(**base, moves="tilted"), seed=0))
-    blind = list(ais(exact_product(reward), settings(**base), seed=0))
+    blind = list(ais(exact_product(reward), settings(**base, moves="blind"), seed=0))
     moved = 0.0
     for r, before in zip(tilted[1:], tilted[:-1], strict=False):
         step = float(r.reward_scale) - float(before.reward_scale)
@@ -96,6 +96,21 @@ def test_the_increment_is_taken_before_the_moves():
     one = next(ais(exact_product(reward), settings(**base, moves="tilted", langevin_steps=1)))
     assert torch.equal(one.log_weights, tilted[0].log_weights)
     assert not torch.equal(one.rewards, tilted[0].rewards)
+
+
+def test_a_reward_changed_mid_run_is_weighed_at_once_before_the_moves():
+    """Red, then blue from the second level: the second increment is R_blue - R_red of where
+    each particle ended the first level (the Euler step keeps the mean colour)."""
+    composition = exact_product(ColorReward("red"))
+    stream = ais(composition, settings(moves="tilted", schedule="constant", ess_threshold=0.0),
+                 seed=1)
+    first = next(stream)
+    composition.set_reward(ColorReward("blue"))
+    second = next(stream)
+    expected = (ColorReward("blue").log_reward(first.particles)
+                - ColorReward("red").log_reward(first.particles))
+    assert second.reward == "blue"
+    assert torch.allclose(second.log_weights - first.log_weights, expected, atol=1e-3)
 
 
 def one_point_colours(particles: int, generator: torch.Generator) -> torch.Tensor:
