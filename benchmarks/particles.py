@@ -1,18 +1,21 @@
-"""The particle system, measured: reward schedules, and ULA against MALA.
+"""The particle system, measured: reward schedules and moves, and ULA against MALA.
 
     python benchmarks/particles.py                      # seeds 0-9 x red/green/blue
     python benchmarks/particles.py --seeds 0-2 --kappas 0.05,0.25,0.5 --kernel-seeds 0-1
+    python benchmarks/particles.py --schedules constant,adaptive:0.8 --moves tilted
 
-Table 1, per schedule (constant, linear, adaptive): median ESS over each run's steps
-(median over runs, and the worst run), resamplings per run, colour success, and the
-fidelity bars of DESIGN section 3 (mean over runs). Table 2, per kernel and kappa: mean
-acceptance over the levels (MALA) and the same fidelity figures.
+Table 1, per schedule (constant, linear, adaptive at a target: `adaptive:0.8`) and moves
+(blind, tilted): median ESS over each run's steps (median over runs, and the worst run),
+resamplings per run, colour success, and the fidelity bars of DESIGN section 3 (mean
+over runs). Table 2, per kernel, kappa and moves: mean acceptance over the levels (where
+the kernel tests its moves) and the same fidelity figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from dataclasses import replace
 
@@ -22,7 +25,7 @@ from poe_engine.evaluation import PRODUCT_BARS
 from poe_engine.experts import ColorReward
 from poe_engine.metrics import color_success, fidelity
 from poe_engine.runs import build_composition, build_experts, resolve_device
-from poe_engine.samplers import SCHEDULES, SamplerSettings, ais
+from poe_engine.samplers import MOVES, SCHEDULES, SamplerSettings, ais
 
 
 def _ints(text: str) -> list[int]:
@@ -30,6 +33,16 @@ def _ints(text: str) -> list[int]:
         low, high = text.split("-")
         return list(range(int(low), int(high) + 1))
     return [int(v) for v in text.split(",")]
+
+
+def schedule_settings(base: SamplerSettings, text: str) -> tuple[str, SamplerSettings]:
+    """'adaptive:0.8' -> ('adaptive (target 0.8)', settings); 'linear' -> ('linear', ...)."""
+    name, _, target = text.partition(":")
+    if not target:
+        label = (f"{name} (target {base.schedule_target:g})" if name == "adaptive" else name)
+        return label, replace(base, schedule=name)
+    return f"{name} (target {float(target):g})", replace(base, schedule=name,
+                                                         schedule_target=float(target))
 
 
 def measure(experts, settings, seeds, colors, device) -> dict:
@@ -47,6 +60,9 @@ def measure(experts, settings, seeds, colors, device) -> dict:
                          "success": color_success(final, reward),
                          "acceptance": statistics.mean(acc) if acc else float("nan"),
                          **fidelity(final).as_dict()})
+            print(f"  seed {seed} {color}: median ESS {rows[-1]['ess']:.2f}, resampled "
+                  f"{rows[-1]['resampled']}, success {rows[-1]['success']}, Chamfer "
+                  f"{rows[-1]['chamfer']:.4f}", file=sys.stderr, flush=True)
     n = len(rows)
     out = {"runs": n, "ess_median": statistics.median(r["ess"] for r in rows),
            "ess_worst": min(r["ess"] for r in rows),
@@ -71,10 +87,13 @@ def main() -> None:
     p.add_argument("--particles", type=int, default=8)
     p.add_argument("--points", type=int, default=512)
     p.add_argument("--steps", type=int, default=128)
-    p.add_argument("--schedules", default=",".join(SCHEDULES))
+    p.add_argument("--schedules", default=",".join(SCHEDULES),
+                   help="comma list; adaptive:T for the adaptive schedule at target T")
+    p.add_argument("--moves", default=",".join(MOVES), help="comma list of blind,tilted")
     p.add_argument("--kappas", default="0.05,0.25,0.5", help="for ULA against MALA")
     p.add_argument("--kernel-seeds", type=_ints, default=[0, 1])
-    p.add_argument("--kernel-schedule", default=None, help="default: SamplerSettings'")
+    p.add_argument("--kernel-schedule", default=None,
+                   help="as in --schedules; default: SamplerSettings'")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     device = resolve_device(args.device)
@@ -83,33 +102,39 @@ def main() -> None:
     base = SamplerSettings(particles=args.particles, points=args.points, steps=args.steps)
     print(f"{args.particles} particles x {args.points} points x {args.steps} steps, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    moves = args.moves.split(",")
     if args.schedules:
         print(f"\nSchedules, seeds {','.join(map(str, args.seeds))} x {'/'.join(colors)}:")
-        print("\n| schedule | median ESS (worst run) | resamplings / run | colour success | "
-              "radial error | off-sphere | Chamfer | colour spread | all bars |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for schedule in args.schedules.split(","):
-            start = time.perf_counter()
-            m = measure(experts, replace(base, schedule=schedule), args.seeds, colors, device)
-            print(f"| {schedule} | {m['ess_median']:.2f} ({m['ess_worst']:.2f}) of "
-                  f"{args.particles} | {m['resampled']:.1f} of {args.steps} | {m['success']} of "
-                  f"{m['runs']} | {fidelity_cells(m)} | {'yes' if m['bars'] else 'no'} | "
-                  f"<!-- {time.perf_counter() - start:.0f} s -->", flush=True)
+        print("\n| schedule | moves | median ESS (worst run) | resamplings / run | colour success "
+              "| radial error | off-sphere | Chamfer | colour spread | all bars |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for text in args.schedules.split(","):
+            for move in moves:
+                label, settings = schedule_settings(replace(base, moves=move), text)
+                start = time.perf_counter()
+                m = measure(experts, settings, args.seeds, colors, device)
+                print(f"| {label} | {move} | {m['ess_median']:.2f} ({m['ess_worst']:.2f}) of "
+                      f"{args.particles} | {m['resampled']:.1f} of {args.steps} | "
+                      f"{m['success']} of {m['runs']} | {fidelity_cells(m)} | "
+                      f"{'yes' if m['bars'] else 'no'} | "
+                      f"<!-- {time.perf_counter() - start:.0f} s -->", flush=True)
     if args.kappas:
-        kb = replace(base, schedule=args.kernel_schedule or base.schedule)
-        print(f"\nULA against MALA ({kb.schedule} schedule), seeds "
-              f"{','.join(map(str, args.kernel_seeds))} x {'/'.join(colors)}:")
-        print("\n| kernel | kappa | acceptance | colour success | radial error | off-sphere | "
-              "Chamfer | colour spread |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        kb = base
+        if args.kernel_schedule:
+            _, kb = schedule_settings(base, args.kernel_schedule)
+        print(f"\nULA against MALA ({kb.schedule} schedule, target {kb.schedule_target:g}), "
+              f"seeds {','.join(map(str, args.kernel_seeds))} x {'/'.join(colors)}:")
+        print("\n| kernel | moves | kappa | acceptance | median ESS | colour success | "
+              "radial error | off-sphere | Chamfer | colour spread |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for kappa in (float(k) for k in args.kappas.split(",")):
             for kernel in ("ula", "mala"):
-                m = measure(experts, replace(kb, kernel=kernel, kappa=kappa),
-                            args.kernel_seeds, colors, device)
-                acc = "-" if kernel == "ula" else f"{m['acceptance']:.3f}"
-                print(f"| {kernel} | {kappa:g} | {acc} | {m['success']} of {m['runs']} | "
-                      f"{fidelity_cells(m)} |", flush=True)
-
+                for move in moves:
+                    m = measure(experts, replace(kb, kernel=kernel, kappa=kappa, moves=move),
+                                args.kernel_seeds, colors, device)
+                    acc = "-" if m["acceptance"] != m["acceptance"] else f"{m['acceptance']:.3f}"
+                    print(f"| {kernel} | {move} | {kappa:g} | {acc} | {m['ess_median']:.2f} | "
+                          f"{m['success']} of {m['runs']} | {fidelity_cells(m)} |", flush=True)
 
 if __name__ == "__main__":
     main()

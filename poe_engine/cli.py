@@ -28,6 +28,7 @@ from .runs import (
 from .runs import resolve_device as _resolve_device
 from .samplers import (
     KERNELS,
+    MOVES,
     RESAMPLING,
     SAMPLERS,
     SCHEDULES,
@@ -35,7 +36,15 @@ from .samplers import (
     SamplerError,
     SamplerSettings,
 )
-from .spec import CONFIG_KEYS, DEVICES, RUN_KEYS, SETTINGS_KEYS, RunSpec, config_from_args
+from .spec import (
+    BEFORE_THE_KEY,
+    CONFIG_KEYS,
+    DEVICES,
+    RUN_KEYS,
+    SETTINGS_KEYS,
+    RunSpec,
+    config_from_args,
+)
 from .weights import DEFAULT_DIR, WeightsError
 from .world import SEED_RANGE
 
@@ -168,6 +177,9 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
                    default=d.resample_every, help="also resample every k levels (0: off)")
     p.add_argument("--kernel", choices=KERNELS, default=d.kernel,
                    help="Langevin refinement: ula | mala (Metropolis-adjusted)")
+    p.add_argument("--moves", choices=MOVES, default=d.moves,
+                   help="blind (the moves ignore the reward; weights after them) | tilted (the "
+                        "moves target the reward-tilted level; weights before them)")
     p.add_argument("--device", choices=DEVICES, default="auto")
     add_precision_option(p)
     p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
@@ -197,7 +209,8 @@ def parse_with_config(
     and an option of dest `config` (`add_config_option`).
 
     With `--config PATH`, the configuration's values become that parser's defaults and
-    `argv` is parsed again, so options given on the command line win over the file; its
+    `argv` is parsed again, so options given on the command line win over the file (a
+    key the file lacks that came later than it takes its old value, `BEFORE_THE_KEY`); its
     keys that no option sets (`spec.RUN_KEYS`: expert weights, checksums, steering)
     become attributes of the result (None without a file). A bad file raises InputError
     (one line naming the file); argparse errors go through `parser.error`. Note: the
@@ -207,7 +220,7 @@ def parse_with_config(
     path = getattr(args, "config", None)
     if path is None:
         return args
-    config = load_config(path)
+    config = BEFORE_THE_KEY | load_config(path)
     (subparser or parser).set_defaults(**{k: v for k, v in config.items()
                                           if k in CONFIG_KEYS + RUN_KEYS})
     return parser.parse_args(argv)
@@ -281,8 +294,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def particle_line(records) -> str:
-    """The particle system of a run in one line: median ESS, resamplings, log Z, and MALA's
-    mean acceptance where it ran."""
+    """The particle system of a run in one line: median ESS, resamplings, log Z, and the
+    mean acceptance where the moves were tested (MALA, or tilted moves)."""
     ess = sorted(r.ess for r in records)
     acceptance = [a for a in (float(r.acceptance) for r in records) if a == a]
     return (f"median ESS {ess[len(ess) // 2]:.2f} of {len(records[0].log_weights)} | "

@@ -7,8 +7,9 @@ and the reward can change mid-run.
 - `euler`: the denoising ODE alone, from t = 1 to t = 0.
 - `ais`: annealed importance sampling (the paper's sampler): at every level an
   Euler step of the product's ODE, then Langevin refinement at the level the
-  particles have reached, then importance weights from the reward and
-  resampling when the effective sample size drops under a threshold.
+  particles have reached, importance weights from the reward (after blind moves,
+  or before moves tilted by the reward) and resampling when the effective sample
+  size drops under a threshold.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from dataclasses import dataclass, field, fields
 import torch
 
 from .errors import InputError
+from .experts import ColorReward
 from .flow import time_grid
 from .precision import DTYPES, PRECISIONS, resolve_precision
-from .product import Composition, Snapshot
-from .world import DEFAULT_POINTS, NOISE, make_generator
+from .product import NUM_CHANNELS, Composition, Snapshot
+from .world import DEFAULT_POINTS, NOISE, RGB, SEED_RANGE, make_generator
 
 RESAMPLING = ("systematic", "multinomial")
 WEIGHTING = ("incremental", "potential", "paper")
 SCHEDULES = ("constant", "linear", "adaptive")
 KERNELS = ("ula", "mala")
+MOVES = ("blind", "tilted")
 BISECTION_STEPS = 24  # of the adaptive schedule: the scale to within 2^-24 of its interval
 
 
@@ -48,10 +51,11 @@ class SamplerSettings:
     ess_threshold: float = 0.5  # resample when ESS < threshold * particles
     resampling: str = "systematic"
     weighting: str = "incremental"  # incremental | potential | paper (see `ais`)
-    schedule: str = "constant"  # of the reward's scale lambda(t): constant | linear | adaptive
+    schedule: str = "adaptive"  # of the reward's scale lambda(t): constant | linear | adaptive
     schedule_target: float = 0.5  # adaptive: keep the increment's conditional ESS >= this * L
     resample_every: int = 0  # also resample every k levels (0: the ESS trigger alone)
     kernel: str = "ula"  # Langevin refinement: ula (unadjusted) | mala (Metropolis-adjusted)
+    moves: str = "tilted"  # whether the Langevin moves see the reward: blind | tilted (`ais`)
     precision: str = "auto"  # of the experts' matrix products: auto | fp32 | bf16
     keep_particles: bool = False  # put every particle into each record
 
@@ -85,6 +89,8 @@ class SamplerSettings:
             raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}")
         if self.kernel not in KERNELS:
             raise InputError(f"kernel must be one of {', '.join(KERNELS)}")
+        if self.moves not in MOVES:
+            raise InputError(f"moves must be one of {', '.join(MOVES)}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}")
 
@@ -115,7 +121,7 @@ class StepRecord:
     ancestor_indices: torch.Tensor | None = None  # (L,), identity where not resampled
     # The particle system (floats, or 0-d device tensors read with float()):
     reward_scale: float | torch.Tensor = 1.0  # lambda in [0, 1]: the reward's multiplier
-    acceptance: float | torch.Tensor = float("nan")  # MALA's mean acceptance; NaN for ULA
+    acceptance: float | torch.Tensor = float("nan")  # of the accept/reject tests; NaN: none
     log_z: float | torch.Tensor = 0.0  # running estimate of log Z of the reward's tilt
     rewards: torch.Tensor | None = None  # (L,) float64: full-strength R(x), before resampling
     product: Snapshot | None = field(default=None, repr=False)  # what `denoised` evaluates
@@ -210,12 +216,52 @@ def _log_proposal(d: torch.Tensor, step: torch.Tensor, boost: torch.Tensor | Non
     return -0.25 * quad * inv_h
 
 
+def reward_channels(reward) -> tuple[int, ...]:
+    """The channels a reward reads: those it names (`channels`), r, g, b for a colour reward
+    (a function of the cloud's mean colour), all six otherwise (always valid, but then
+    every move of a particle is accepted or rejected as one)."""
+    named = getattr(reward, "channels", None)
+    if named is not None:
+        return tuple(named)
+    return tuple(range(NUM_CHANNELS)[RGB]) if isinstance(reward, ColorReward) else tuple(
+        range(NUM_CHANNELS))
+
+
+def tilted_langevin_steps(
+    product: Snapshot, x: torch.Tensor, t: float, kappa: float, n: int, scale: torch.Tensor,
+    generator: torch.Generator, tests: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` moves of `langevin_step` at level t that see the reward: per particle, the move
+    of the reward's channels is taken with probability min(1, exp(scale (R(x') - R(x))))
+    and the other channels' moves always. The Langevin move is approximately reversible
+    for the reward-free level q_t (ULA: exactly only as the step goes to 0), so the test
+    makes it approximately invariant for q_t exp(scale R). The test's uniforms come from
+    `tests`, so the noise is that of blind moves. Returns the particles and the mean
+    acceptance rate of the test (0-d)."""
+    tilted = torch.zeros(NUM_CHANNELS, dtype=torch.bool, device=x.device)
+    tilted[list(reward_channels(product.reward))] = True
+    reward = product.log_reward(x)
+    rates = []
+    for _ in range(n):
+        y = langevin_step(product, x, t, kappa, generator)
+        reward_y = product.log_reward(y)
+        u = torch.rand(x.shape[0], generator=tests, device=x.device, dtype=torch.float64)
+        ok = torch.log(u) < scale * (reward_y - reward)
+        x = torch.where(tilted & ~ok[:, None, None], x, y)
+        reward = torch.where(ok, reward_y, reward)
+        rates.append(ok.double().mean())
+    return x, torch.stack(rates).mean()
+
+
 def mala_steps(
     product: Snapshot, x: torch.Tensor, t: float, kappa: float, n: int,
-    generator: torch.Generator,
+    generator: torch.Generator, scale: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`n` Metropolis-adjusted Langevin steps at level t; returns the particles and the mean
     acceptance (0-d): per step, the mean of the position rate and the colour rate.
+    With a `scale` (tilted moves) and a reward in play, the target is the level tilted by
+    exp(scale R): the reward's channels are accepted per particle, with scale (R(x') - R(x))
+    added to their log ratio.
 
     Proposal: the preconditioned Langevin move of `langevin_step` (no reflection).
     log pi(x') - log pi(x) by the trapezoid rule along the move, 0.5 (s(x) + s(x')).(x' - x),
@@ -230,12 +276,14 @@ def mala_steps(
     boost = _boost(product, x)
     mobility = product.mean_mobility()
     owned = {c for expert, _ in product.experts for c in expert.channels}  # on the host
-    has_point = any(c in owned and m == 0 for c, m in enumerate(mobility))
-    has_particle = any(c in owned and m > 0 for c, m in enumerate(mobility))
-    point_ch = torch.tensor([c in owned and m == 0 for c, m in enumerate(mobility)],
-                            device=x.device)
-    particle_ch = torch.tensor([c in owned and m > 0 for c, m in enumerate(mobility)],
-                               device=x.device)
+    tilt = scale is not None and product.reward is not None
+    tilted = set(reward_channels(product.reward)) if tilt else set()
+    by_point = [c in owned and m == 0 and c not in tilted for c, m in enumerate(mobility)]
+    by_particle = [c in owned and (m > 0 or c in tilted) for c, m in enumerate(mobility)]
+    has_point, has_particle = any(by_point), any(by_particle)
+    point_ch = torch.tensor(by_point, device=x.device)
+    particle_ch = torch.tensor(by_particle, device=x.device)
+    reward = product.log_reward(x) if tilt else None
     bounds = product.bounds()
     rates = []
     for _ in range(n):
@@ -256,12 +304,17 @@ def mala_steps(
         per_point = (log_a * point_ch).sum(dim=-1)  # (L, N)
         ok_point = (torch.log(u[:, 1:]) < per_point) & ~(outside & point_ch).any(dim=-1)
         per_particle = (log_a * particle_ch).sum(dim=(-1, -2))  # (L,)
+        if tilt:
+            reward_y = product.log_reward(y)
+            per_particle = per_particle + scale * (reward_y - reward)
         ok_particle = ((torch.log(u[:, 0]) < per_particle)
                        & ~(outside & particle_ch).any(dim=-1).any(dim=-1))
         take = torch.where(point_ch, ok_point[..., None], False) | torch.where(
             particle_ch, ok_particle[:, None, None], False)
         x = torch.where(take, y, x)
         score = torch.where(take, score_y, score)
+        if tilt:
+            reward = torch.where(ok_particle, reward_y, reward)
         parts = []
         if has_point:
             parts.append(ok_point.double().mean())
@@ -414,10 +467,23 @@ def ais(
 ) -> Iterator[StepRecord]:
     """Annealed importance sampling over a product of experts.
 
-    Moves. Let q_k be the distribution the moves carry the particles to at level t_k
-    (the ODE transports the generative product's marginals; Langevin at t_k, `ula` or
-    `mala`, leaves them approximately (ULA) or exactly up to the trapezoid rule (MALA)
-    invariant). The moves never see the reward.
+    Moves. Let q_k be the law of the reward-free chain at level t_k: the ODE transports
+    the generative product's marginals, and Langevin at t_k, `ula` or `mala`, leaves them
+    approximately (ULA) or exactly up to the trapezoid rule (MALA) invariant. `moves`:
+    - `blind`: the moves never see the reward; the weight increment of level k is taken
+      after them, so it holds the moves' change of R as well as the schedule's.
+    - `tilted` (resample-move SMC, with `incremental` weighting only): the increment is
+      taken after the ODE step and before the Langevin moves, which then target the
+      tilted level pi_k ~ q_k exp(lambda_k R): per particle, the move of the reward's
+      channels (`reward_channels`) is accepted with the ratio exp(lambda_k (R(x') -
+      R(x))), times MALA's own ratio under `mala`; under `ula` the move itself is only
+      approximately q_k-reversible, so the test makes it approximately pi_k-invariant.
+      The moves then cannot unbalance the weights: the increment holds the ODE step's
+      change of R (none for a colour reward: the colour expert's Euler step keeps a
+      cloud's mean colour) and the schedule's step (lambda_k - lambda_{k-1}) R. The
+      record's `acceptance` is then that of the reward test (MALA: averaged with the
+      position rate as without it); blind ULA makes no test (NaN).
+    `potential` and `paper` weighting always move blind.
 
     Reward scale. R is the full-strength log-reward in play; level k applies
     lambda_k R, lambda_k in [0, 1] (`reward_scale` in the record) by `schedule`:
@@ -428,10 +494,14 @@ def ais(
     Weighting, and what the weighted particles target:
     - `incremental` (exact SMC; default): a log-weight grows by lambda_k R(x_k) - A,
       A the potential already applied to the particle's ancestry (lambda_{k-1} R(x_{k-1})
-      of its ancestor; 0 at the start). The increments telescope, so the weighted
-      particles at level k target pi_k(x) proportional to q_k(x) exp(lambda_k R(x)), and
-      the final ones the reward-tilted product q_0(x) exp(R(x)). A reward switched or
-      recoloured mid-run is reweighted to at once.
+      of its ancestor, its state at the end of level k-1; 0 at the start), x_k the
+      particle after the moves (blind) or before them (tilted). Blind, the increments
+      telescope, so the weighted particles at level k target pi_k(x) ~ q_k(x)
+      exp(lambda_k R(x)) whatever the moves do. Tilted, the ODE step carries pi_{k-1} to
+      q_k exp(lambda_{k-1} R(ancestor)), the increment corrects that to pi_k, and the
+      moves keep pi_k: the same targets, exact as far as the level's kernel leaves q_k
+      invariant. The final particles target the reward-tilted product q_0(x) exp(R(x)).
+      A reward switched or recoloured mid-run is reweighted to at once.
     - `potential` (the reference demo's): the log-weight is lambda_k R(x_k) itself; each
       resampling applies the tilt again, so the target is sharper than exp(R) by an
       unknown power (it depends on how often the ESS trigger fires).
@@ -446,8 +516,9 @@ def ais(
     log Z. `log_z` accumulates, per level, log sum_i W_i exp(lambda_k R(x_k,i) - A_i), W
     the normalised weights before the increment (uniform after a resampling): under
     `incremental` the usual SMC estimate of log E_q0[exp R] (its exponential is
-    unbiased), exactly R for a constant reward and 0 without one. Under `potential` and
-    `paper` the same sum is reported but estimates nothing exact.
+    unbiased; with tilted moves, as far as the kernels keep their pi_k), exactly R for a
+    constant reward and 0 without one. Under `potential` and `paper` the same sum is
+    reported but estimates nothing exact.
 
     The ESS test, the schedule and the resampling run on the device without a branch on
     the host: ancestors are drawn at every step and used only where resampling is due.
@@ -461,33 +532,39 @@ def ais(
     identity = torch.arange(settings.particles, device=x.device)
     threshold = settings.ess_threshold * settings.particles
     paper = settings.weighting == "paper"
+    tilted = settings.moves == "tilted" and settings.weighting == "incremental"
+    tests = _test_generator(seed, x.device) if tilted else None
     for k in range(settings.steps):
         product = composition.snapshot(DTYPES[precision])
         t_next = grid[k + 1]
 
         x = ode_step(product, x, grid[k], t_next, settings.ode_scale)
+        if tilted:  # weigh before the moves: the increment sees the ODE step alone
+            before_moves = _reward(product, x, log_w)
+            scale = _next_scale(settings, t_next, log_w, before_moves, applied, scale)
+            increment = scale * before_moves - applied
         acceptance: float | torch.Tensor = float("nan")
         if t_next > 0 and settings.langevin_steps > 0:  # the data level has no score
+            n = settings.langevin_steps
             if settings.kernel == "mala":
-                x, acceptance = mala_steps(product, x, t_next, settings.kappa,
-                                           settings.langevin_steps, generator)
+                x, acceptance = mala_steps(product, x, t_next, settings.kappa, n, generator,
+                                           scale if tilted else None)
+            elif tilted and product.reward is not None:
+                x, acceptance = tilted_langevin_steps(product, x, t_next, settings.kappa, n,
+                                                      scale, generator, tests)
             else:
-                for _ in range(settings.langevin_steps):
+                for _ in range(n):
                     x = langevin_step(product, x, t_next, settings.kappa, generator)
         _check_finite(x, k, t_next)
 
-        reward = product.log_reward(x)
-        reward = torch.zeros_like(log_w) if reward is None else reward.double()
-        if settings.schedule == "constant" or t_next <= 0:
-            scale = torch.ones_like(scale)
-        elif settings.schedule == "linear":
-            scale = torch.full_like(scale, 1.0 - t_next)
-        else:
-            scale = adaptive_scale(log_w, reward, applied, scale, settings.schedule_target)
+        reward = _reward(product, x, log_w)
+        if not tilted:  # weigh after the moves: the increment sees them too
+            scale = _next_scale(settings, t_next, log_w, reward, applied, scale)
+            increment = scale * reward - applied
         potential = scale * reward
-        log_z = log_z + log_mean_increment(log_w, potential - applied)
+        log_z = log_z + log_mean_increment(log_w, increment)
         if settings.weighting == "incremental":
-            log_w = log_w + (potential - applied)
+            log_w = log_w + increment
         else:
             log_w = potential
         applied = potential
@@ -503,6 +580,28 @@ def ais(
                       rewards=reward.clone())
         x, applied = x[ancestors], applied[ancestors]
         log_w = torch.where(resampling, torch.zeros_like(log_w), log_w)
+
+
+def _reward(product: Snapshot, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The full-strength log-reward per particle in float64; zeros without a reward."""
+    reward = product.log_reward(x)
+    return torch.zeros_like(like) if reward is None else reward.double()
+
+
+def _next_scale(settings: SamplerSettings, t_next: float, log_w: torch.Tensor,
+                reward: torch.Tensor, applied: torch.Tensor, scale: torch.Tensor):
+    """lambda of the level t_next by the schedule (1 at the data level)."""
+    if settings.schedule == "constant" or t_next <= 0:
+        return torch.ones_like(scale)
+    if settings.schedule == "linear":
+        return torch.full_like(scale, 1.0 - t_next)
+    return adaptive_scale(log_w, reward, applied, scale, settings.schedule_target)
+
+
+def _test_generator(seed: int, device: torch.device) -> torch.Generator:
+    """The uniforms of tilted ULA's reward test: a stream of their own, so that the Langevin
+    noise stays the one a blind run of the same seed draws."""
+    return make_generator((int(seed) + 0x9E3779B97F4A7C15) % (SEED_RANGE[1] + 1), device)
 
 
 SAMPLERS = {"ais": ais, "euler": euler}

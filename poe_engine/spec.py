@@ -20,7 +20,15 @@ from .errors import InputError, check_number, cut, shown
 from .experts import AXES, EXPERT_NAMES, MAX_STRENGTH, parse_color, parse_experts
 from .precision import PRECISIONS
 from .product import MAX_WEIGHT
-from .samplers import KERNELS, RESAMPLING, SAMPLERS, SCHEDULES, WEIGHTING, SamplerSettings
+from .samplers import (
+    KERNELS,
+    MOVES,
+    RESAMPLING,
+    SAMPLERS,
+    SCHEDULES,
+    WEIGHTING,
+    SamplerSettings,
+)
 from .steering import (
     STEERING_KEYS,
     Controls,
@@ -40,8 +48,12 @@ DEVICES = ("auto", "cpu", "cuda")
 CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
     "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "schedule",
-    "schedule_target", "resample_every", "kernel", "device", "precision",
+    "schedule_target", "resample_every", "kernel", "moves", "device", "precision",
 )
+# What a configuration that lacks a key ran with, where that is not today's default: the
+# key came later than the file (a missing key means the behaviour from before it), and a
+# file must replay bit for bit as it ran.
+BEFORE_THE_KEY = {"schedule": "constant", "moves": "blind"}
 # Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
 # each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
 # weights), and the changes made during the run (`steering.py`): a list of
@@ -50,7 +62,7 @@ RUN_KEYS = ("expert_weights", "checksums", "steering")
 _INTEGERS = ("seed", "particles", "points", "steps", "langevin", "resample_every")
 _NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold", "schedule_target")
 _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
-            "schedule": SCHEDULES, "kernel": KERNELS, "device": DEVICES,
+            "schedule": SCHEDULES, "kernel": KERNELS, "moves": MOVES, "device": DEVICES,
             "precision": PRECISIONS}
 # The configuration keys of the sampler's settings, and the SamplerSettings field each
 # one names: the one place where `langevin` is `langevin_steps`.
@@ -59,7 +71,7 @@ SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
                  "ess_threshold": "ess_threshold", "resampling": "resampling",
                  "weighting": "weighting", "schedule": "schedule",
                  "schedule_target": "schedule_target", "resample_every": "resample_every",
-                 "kernel": "kernel", "precision": "precision"}
+                 "kernel": "kernel", "moves": "moves", "precision": "precision"}
 # Ranges of the keys that SamplerSettings does not check.
 _RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
 
@@ -223,8 +235,8 @@ class RunSpec:
     @classmethod
     def from_dict(cls, config: dict, source: str = "configuration") -> RunSpec:
         """The run of a configuration (checked: InputError naming `source`); keys it lacks
-        take `poe-engine sample`'s defaults."""
-        config = check_config(config, source)
+        take `poe-engine sample`'s defaults, but those of BEFORE_THE_KEY their old value."""
+        config = BEFORE_THE_KEY | check_config(config, source)
         d = cls()
         settings = SamplerSettings(**{name: config.get(key, getattr(d.settings, name))
                                       for key, name in SETTINGS_KEYS.items()})

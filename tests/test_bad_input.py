@@ -93,6 +93,7 @@ WORD_CASES = [
     ("--sampler", ""), ("--sampler", "ddim"), ("--sampler", "AIS"),
     ("--resampling", "stratified"), ("--weighting", ""), ("--weighting", "smc"),
     ("--schedule", "cubic"), ("--schedule", ""), ("--kernel", "hmc"), ("--kernel", "MALA"),
+    ("--moves", "sideways"), ("--moves", "TILTED"), ("--moves", ""),
     ("--device", "gpu"),
     ("--device", ""), ("--reward", ""), ("--reward", "purplish"), ("--reward", "#12345"),
     ("--reward", "#GGGGGG"), ("--reward", "rgb(1,0,0)"), ("--reward", "   "),
@@ -217,6 +218,7 @@ BAD_CONFIG_TEXTS = [
     (F + '"experts": "x,w"}', "unknown expert(s) w"),
     (F + '"sampler": "ddim"}', "sampler must be one of"),
     (F + '"device": ["cpu"]}', "device must be one of"),
+    (F2 + '"moves": "sideways"}', "moves must be one of blind, tilted"),
     (F + '"expert_weights": {"x": 2}}', "unknown key(s) expert_weights"),  # a /2 key
     (F2 + '"expert_weights": {"w": 2}}', "expert_weights names unknown expert(s) w"),
     (F2 + '"expert_weights": {"x": -1}}', "expert_weights.x must lie in [0, 10]"),

@@ -144,10 +144,11 @@ def test_adaptive_schedule_keeps_the_conditional_ess():
             assert float(conditional_ess(before.log_weights, inc)) >= 0.5 - 1e-6
 
 
-def test_ula_records_nan_acceptance_and_mala_a_rate():
-    ula = list(ais(exact_product(ColorReward("red")), SMALL, seed=0))
-    assert all(math.isnan(float(r.acceptance)) for r in ula)
-    settings = SamplerSettings(**SMALL.to_dict() | {"kernel": "mala"})
+def test_blind_ula_records_nan_acceptance_and_mala_a_rate():
+    blind = SamplerSettings(**SMALL.to_dict() | {"moves": "blind"})
+    ula = list(ais(exact_product(ColorReward("red")), blind, seed=0))
+    assert all(math.isnan(float(r.acceptance)) for r in ula)  # no test made
+    settings = SamplerSettings(**blind.to_dict() | {"kernel": "mala"})
     mala = list(ais(exact_product(ColorReward("red")), settings, seed=0))
     rates = [float(r.acceptance) for r in mala[:-1]]
     assert all(0.0 <= a <= 1.0 for a in rates) and sum(rates) / len(rates) > 0.5

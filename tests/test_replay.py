@@ -19,8 +19,10 @@ from poe_engine.weights import manifest_checksums
 
 QUICK = ["--steps", "6", "--points", "32", "--particles", "2", "--langevin", "1",
          "--device", "cpu", "--precision", "fp32"]
+# The configurations below name no schedule and no moves, as files from before those
+# options: they run as such files ran (`spec.BEFORE_THE_KEY`), constant and blind.
 SETTINGS = SamplerSettings(particles=2, points=32, steps=8, langevin_steps=1,
-                           precision="fp32")
+                           precision="fp32", schedule="constant", moves="blind")
 
 
 def npz(path):
@@ -222,3 +224,35 @@ def test_the_meta_of_a_partial_run_says_so():
     assert "step 7 of 24" in meta["note"]
     whole = trajectory_meta(config, 24)
     assert whole["partial"] is False and whole["reached_step"] == 24 and "note" not in whole
+
+
+# ------------------------------------------------------------------ 7. keys added later
+
+
+def test_a_configuration_or_npz_from_before_moves_existed_replays_blind(tmp_path):
+    """A file without `moves` was written when every run moved blind: it replays so, bit for
+    bit, whatever the default has become since."""
+    assert sample(*QUICK, "--moves", "blind", "--out", str(tmp_path / "a.npz"),
+                  "--save-config", str(tmp_path / "a.json")) == 0
+    old = json.loads((tmp_path / "a.json").read_text())
+    del old["moves"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    with np.load(tmp_path / "a.npz") as run:
+        columns = {name: run[name] for name in run.files}
+    meta = json.loads(str(columns["meta"]))
+    del meta["moves"]
+    np.savez(tmp_path / "old.npz", **columns | {"meta": np.array(json.dumps(meta))})
+    a, _ = npz(tmp_path / "a.npz")
+    for source in ("old.json", "old.npz"):
+        assert sample("--config", str(tmp_path / source), "--out",
+                      str(tmp_path / f"re-{source}.npz")) == 0
+        replayed, replayed_meta = npz(tmp_path / f"re-{source}.npz")
+        assert replayed_meta["moves"] == "blind"
+        for name in ("trajectory", "log_weights", "ancestors", "log_z"):
+            assert np.array_equal(replayed[name], a[name]), (source, name)
+    # tilted moves make another run of the same seed
+    assert sample("--config", str(tmp_path / "old.json"), "--moves", "tilted", "--out",
+                  str(tmp_path / "tilted.npz")) == 0
+    tilted, tilted_meta = npz(tmp_path / "tilted.npz")
+    assert tilted_meta["moves"] == "tilted"
+    assert not np.array_equal(tilted["log_weights"], a["log_weights"])

@@ -48,10 +48,10 @@ def test_same_seed_same_run_other_seed_other_run(sampler):
 
 
 def test_incremental_weights_telescope_to_the_final_reward():
-    """Without resampling, a particle's log-weight is the reward of where it ended:
-    the weights target q_0(x) exp(R(x))."""
+    """Blind moves without resampling: a particle's log-weight is the reward of where it
+    ended, the weights target q_0(x) exp(R(x)). (Tilted moves: tests/test_tilted_moves.py.)"""
     settings = SamplerSettings(particles=5, points=48, steps=10, langevin_steps=3,
-                               ess_threshold=0.0, keep_particles=True)
+                               ess_threshold=0.0, keep_particles=True, moves="blind")
     reward = ColorReward("green")
     last = list(ais(product("green"), settings, seed=2))[-1]
     assert torch.allclose(last.log_weights, reward.log_reward(last.particles), atol=1e-3)
@@ -59,7 +59,7 @@ def test_incremental_weights_telescope_to_the_final_reward():
 
 def test_potential_weighting_is_the_current_reward():
     settings = SamplerSettings(particles=5, points=48, steps=6, weighting="potential",
-                               ess_threshold=0.0, keep_particles=True)
+                               schedule="constant", ess_threshold=0.0, keep_particles=True)
     for r in ais(product("blue"), settings, seed=1):
         assert torch.allclose(r.log_weights, ColorReward("blue").log_reward(r.particles))
 
@@ -103,9 +103,9 @@ def test_reflect_folds_into_the_interval():
 
 
 def test_experts_and_reward_changed_mid_run_take_effect_at_the_next_step():
-    composition = product("red")
+    composition = product("red")  # blind moves: the weights are the rewards of the particles
     settings = SamplerSettings(particles=4, points=48, steps=12, keep_particles=True,
-                               ess_threshold=0.0)
+                               ess_threshold=0.0, schedule="constant", moves="blind")
     stream = ais(composition, settings, seed=0)
     first = next(stream)
     assert first.experts == ("x", "y", "z", "color") and first.reward == "red"

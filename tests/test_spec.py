@@ -8,7 +8,13 @@ import pytest
 from poe_engine.cli import Parser, add_sampler_options, settings_from
 from poe_engine.errors import InputError
 from poe_engine.samplers import SamplerSettings
-from poe_engine.spec import CONFIG_FORMAT, SETTINGS_KEYS, RunSpec, config_from_args
+from poe_engine.spec import (
+    BEFORE_THE_KEY,
+    CONFIG_FORMAT,
+    SETTINGS_KEYS,
+    RunSpec,
+    config_from_args,
+)
 from poe_engine.steering import Controls
 
 
@@ -63,3 +69,23 @@ def test_the_particle_system_options_round_trip_and_are_checked():
                        ("resample_every", 1.5)]:
         with pytest.raises(InputError, match=f"run.json: {key}"):
             RunSpec.from_dict({"format": CONFIG_FORMAT, key: value}, "run.json")
+
+
+def test_moves_round_trip_are_checked_and_a_missing_key_means_blind():
+    spec = RunSpec.from_dict(config_from_args(parsed("--moves", "tilted", "--kernel", "mala")))
+    assert spec.settings.moves == "tilted" and spec.to_dict()["moves"] == "tilted"
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    blind = RunSpec.from_dict(config_from_args(parsed("--moves", "blind")))
+    assert blind.settings.moves == "blind" and RunSpec.from_dict(blind.to_dict()) == blind
+    for value in ("sideways", "Tilted", "", None, 1, ["tilted"]):
+        with pytest.raises(InputError, match="run.json: moves must be one of blind, tilted"):
+            RunSpec.from_dict({"format": CONFIG_FORMAT, "moves": value}, "run.json")
+    with pytest.raises(InputError, match="moves must be one of"):
+        SamplerSettings(moves="tilt")
+    # written before the option existed: the old behaviour, not today's default
+    assert RunSpec.from_dict({"format": CONFIG_FORMAT}).settings.moves == "blind"
+    assert RunSpec.from_dict({"format": "poe-run-config/1"}).settings.moves == "blind"
+    assert BEFORE_THE_KEY["moves"] == "blind"
+    for key, old in BEFORE_THE_KEY.items():  # every such key is a setting a file may lack
+        assert key in SETTINGS_KEYS and getattr(
+            RunSpec.from_dict({"format": CONFIG_FORMAT}).settings, SETTINGS_KEYS[key]) == old

@@ -323,3 +323,14 @@ def test_timeline_counts_quietly_and_replays_only_between_runs(qtbot):
     assert not bar.play_button.isEnabled()
     bar.set_playing(True)  # nothing to replay
     assert not bar.playing
+
+
+def test_the_sampler_panel_starts_from_the_engines_defaults(qtbot):
+    """Settings the panel shows and those it only holds (`ADVANCED`: schedule, moves, ...)
+    both follow SamplerSettings' defaults."""
+    from poe_desktop.widgets.sampler import ADVANCED
+    from poe_engine.samplers import SamplerSettings
+
+    panel = made(qtbot, SamplerPanel)
+    assert panel.settings() == SamplerSettings()
+    assert {"schedule", "schedule_target", "moves", "kernel"} <= set(ADVANCED)

@@ -14,7 +14,7 @@ from .common import ExactSpinBox, combo, spin
 
 # Settings of a run that the panel has no widget for; a run configuration can set them.
 ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting", "schedule", "schedule_target",
-            "resample_every", "kernel")
+            "resample_every", "kernel", "moves")
 
 
 # Paces a person can pick (steps per second); None is as fast as the sampler goes.
