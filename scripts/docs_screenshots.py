@@ -1,0 +1,129 @@
+"""Make the README's screenshots in docs/ from real runs in the app (needs a display: run it
+under xvfb-run). Each picture is taken from a fresh window with default settings.
+
+    xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python scripts/docs_screenshots.py [docs]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
+
+import pyqtgraph as pg  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QAbstractButton  # noqa: E402
+
+from poe_desktop import MainWindow  # noqa: E402
+
+LAPTOP = (1366, 768)
+
+
+def settle(ms: int = 400) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait(signal, timeout_ms: int = 300_000) -> None:
+    loop = QEventLoop()
+    signal.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    signal.disconnect(loop.quit)
+
+
+def window(size=LAPTOP) -> MainWindow:
+    w = MainWindow()
+    w.show()
+    w.resize(*size)
+    settle()
+    return w
+
+
+def click(w: MainWindow, name: str) -> None:
+    w.findChild(QAbstractButton, name).click()
+
+
+def run_to_end(w: MainWindow) -> None:
+    w.run()
+    wait(w.runFinished)
+    settle(800)
+
+
+def finished_sphere(out: Path) -> None:
+    """The final red sphere, shaded, without the reference wireframe: the view alone."""
+    w = window()
+    run_to_end(w)
+    w.sphere_action.setChecked(False)
+    settle()
+    w.view3d.save_image(out / "sphere-shaded.png", scale=1)
+    w.close()
+
+
+def saturn_ring(out: Path) -> None:
+    """The x expert off, seen through the ring preset: the whole window at 1366x768."""
+    w = window()
+    click(w, "expertToggle_x")
+    run_to_end(w)
+    w.view_toolbar.show_ring()
+    settle()
+    w.grab().save(str(out / "ring-x-off.png"))
+    w.close()
+
+
+def steered_statistics(out: Path) -> None:
+    """A steered run (green from step 40, y off from step 41) scrubbed back to step 60:
+    the window at 1366x768, then the statistics' three tabs side by side."""
+    w = window()
+    w.run(pause_after=39)
+    wait(w.session.pausedAt)
+    settle()
+    click(w, "rewardColor_green")
+    w.step()
+    wait(w.stepArrived)
+    settle()
+    click(w, "expertToggle_y")
+    w.toggle_pause()
+    wait(w.runFinished)
+    settle(800)
+    w.timeline.slider.setValue(59)
+    settle(800)
+    w.grab().save(str(out / "window-1366x768.png"))
+    w.stats_panel.resize(420, 640)
+    pictures = []
+    for tab in range(w.stats_panel.tabs.count()):
+        w.stats_panel.tabs.setCurrentIndex(tab)
+        settle(500)
+        pictures.append(w.stats_panel.grab())
+    from PySide6.QtGui import QPainter, QPixmap
+
+    width = sum(p.width() for p in pictures)
+    sheet = QPixmap(width, max(p.height() for p in pictures))
+    painter = QPainter(sheet)
+    x = 0
+    for p in pictures:
+        painter.drawPixmap(x, 0, p)
+        x += p.width()
+    painter.end()
+    sheet.save(str(out / "statistics-steered.png"))
+    w.close()
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0] if argv else "docs")
+    out.mkdir(parents=True, exist_ok=True)
+    app = pg.mkQApp()
+    for picture in (finished_sphere, saturn_ring, steered_statistics):
+        picture(out)
+        print(f"{picture.__name__}: done")
+    app.processEvents()
+    print(f"screenshots in {out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
