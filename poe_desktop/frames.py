@@ -51,7 +51,7 @@ class Frame:
     precision: str = "fp32"
     # the population (see issue 10): read with defaults, so that records without them work
     reward_scale: float = 1.0  # lambda(t): the fraction of the reward's strength in force
-    acceptance: float = math.nan  # of the Metropolis-adjusted kernel; NaN for ULA
+    acceptance: float = math.nan  # MALA or the tilted moves' test; NaN: no test
     log_z: float = math.nan  # running estimate of the reward tilt's log normalizer
     rewards: np.ndarray | None = None  # (L,) each particle's log-reward
     ancestors: np.ndarray | None = None  # (L,) ints after a resampling, else None

@@ -25,8 +25,9 @@ def _scalar(value: Any, default: float) -> float:
 def particle_columns(records: Sequence) -> dict[str, np.ndarray]:
     """The particle system per step, as .npz columns: `ancestors` (T, L) int64, -1 where
     no resampling happened; `reward_scale` (T) the reward's multiplier lambda in [0, 1];
-    `acceptance` (T) MALA's mean acceptance, NaN for ULA; `log_z` (T) the running log Z
-    estimate. Records without these fields (older frames) give -1 / NaN."""
+    `acceptance` (T) the moves' mean acceptance (MALA's, or the reward test of tilted
+    moves), NaN where they make no test; `log_z` (T) the running log Z estimate. Records
+    without these fields (older frames) give -1 / NaN."""
     particles = len(_host(records[0].log_weights))
     ancestors = np.full((len(records), particles), -1, dtype=np.int64)
     for i, r in enumerate(records):

@@ -113,7 +113,7 @@ class StatsPanel(QWidget):
         self.scale_curve = self.scale_plot.plot(pen=pg.mkPen("#9be08a", width=2))
         self.acceptance_curve = self.scale_plot.plot(pen=pg.mkPen("#7fc8ff", width=2))
         self.scale_plot.legend_row.add("reward scale", "#9be08a")
-        self.scale_plot.legend_row.add("acceptance (MALA)", "#7fc8ff")
+        self.scale_plot.legend_row.add("acceptance", "#7fc8ff")
         self.log_z_plot = StatPlot("logZPlot", LOG_Z_TITLE, "step")
         self.log_z_curve = self.log_z_plot.plot(pen=pg.mkPen("#ffd54a", width=2))
         self.rewards_plot = StatPlot("rewardsPlot", REWARDS_TITLE, "step")
