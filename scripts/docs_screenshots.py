@@ -1,5 +1,6 @@
 """Make the README's screenshots in docs/ from real runs in the app (needs a display: run it
-under xvfb-run). Each picture is taken from a fresh window with default settings.
+under xvfb-run). Each picture is taken from a fresh window with default settings (its own
+settings file: a window remembers what the previous one set).
 
     xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python scripts/docs_screenshots.py [docs]
 """
@@ -10,8 +11,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-
-os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
 
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
@@ -37,6 +36,7 @@ def wait(signal, timeout_ms: int = 300_000) -> None:
 
 
 def window(size=LAPTOP) -> MainWindow:
+    os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
     w = MainWindow()
     w.show()
     w.resize(*size)
