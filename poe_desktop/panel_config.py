@@ -51,7 +51,7 @@ def apply_config(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPan
     if rejected:
         raise ValueError(f"the app cannot take {', '.join(rejected)} from this "
                          "configuration (out of the panels' ranges or precision)")
-    sampler.advanced.update({name: getattr(st, name) for name in sampler.advanced})
+    sampler.advanced_box.apply({name: getattr(st, name) for name in sampler.advanced})
     for name, box in experts.toggles.items():
         box.setChecked(name in controls.enabled)
     for name, spin_ in experts.weights.items():

@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QWidget
 from poe_engine.precision import PRECISIONS
 from poe_engine.samplers import SAMPLERS, SamplerSettings
 
+from .advanced import FIELDS, AdvancedSettings
 from .common import ExactSpinBox, combo, spin
 
-# Settings of a run that the panel has no widget for; a run configuration can set them.
-ADVANCED = ("ode_scale", "ess_threshold", "resampling", "weighting", "schedule", "schedule_target",
-            "resample_every", "kernel", "moves")
+# The particle system's settings, in the panel's "Particle system" group.
+ADVANCED = tuple(FIELDS)
 
 
 # Paces a person can pick (steps per second); None is as fast as the sampler goes.
@@ -39,7 +39,7 @@ class SamplerPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         d = SamplerSettings()
-        self.advanced = {key: getattr(d, key) for key in ADVANCED}
+        self.advanced_box = AdvancedSettings()
         lim = SamplerSettings.LIMITS
         form = QFormLayout(self)
         self.sampler = combo("samplerCombo", [s.upper() for s in SAMPLERS])
@@ -82,7 +82,8 @@ class SamplerPanel(QWidget):
                  "experts' combined noise scale, so it shrinks with the noise (0 to 0.5)")]:
             widget.setToolTip(tip)
         self._run_settings = [self.sampler, self.device, self.seed, self.particles, self.points,
-                              self.steps, self.langevin, self.kappa, self.precision]
+                              self.steps, self.langevin, self.kappa, self.precision,
+                              self.advanced_box]
         for label, widget in [("sampler", self.sampler), ("device", self.device),
                               ("precision", self.precision),
                               ("seed", self.seed), ("particles", self.particles),
@@ -90,6 +91,7 @@ class SamplerPanel(QWidget):
                               ("Langevin steps", self.langevin), ("Langevin κ", self.kappa),
                               ("pace", self.pace)]:
             form.addRow(label, widget)
+        form.addRow(self.advanced_box)
 
     def pace_value(self) -> float | None:
         return PACES[self.pace.currentText()]
@@ -98,6 +100,11 @@ class SamplerPanel(QWidget):
         """During a run only the pace can change; the rest applies to the next run."""
         for widget in self._run_settings:
             widget.setEnabled(not running)
+
+    @property
+    def advanced(self) -> dict:
+        """The particle system's settings, by `SamplerSettings` field."""
+        return self.advanced_box.values()
 
     def settings(self) -> SamplerSettings:
         return SamplerSettings(
@@ -147,4 +154,4 @@ class SamplerPanel(QWidget):
                 rejected.append(key)
             elif box.model().item(index).isEnabled():  # 'cuda' on a machine without one
                 box.setCurrentIndex(index)
-        return rejected
+        return rejected + self.advanced_box.apply(values)
