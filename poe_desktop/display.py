@@ -101,7 +101,8 @@ class FrameDisplay(QObject):
             self.rate_label.setText("paused")
         elif self.frames:
             f = self.frames[-1]
-            left = "" if f.seconds_left is None else f" · {f.seconds_left:.0f} s left"
+            last = f.index + 1 >= f.steps  # a finished run has nothing left to wait for
+            left = "" if f.seconds_left is None or last else f" · {f.seconds_left:.0f} s left"
             self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
         else:
             self.rate_label.setText(NO_RATE)
