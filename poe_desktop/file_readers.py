@@ -10,7 +10,6 @@ can say what is wrong and keep what it shows. Nothing is unpickled.
 from __future__ import annotations
 
 import math
-import os
 import stat
 import zipfile
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from poe_engine.errors import InputError, cut, one_line
 from poe_engine.experts import EXPERT_NAMES
 from poe_engine.exports import load_config
 from poe_engine.metrics import chamfer_distance, off_sphere_fraction, radial_error
+from poe_engine.paths import stat_input
 from poe_engine.steering import Controls
 
 from .frames import Frame
@@ -56,11 +56,7 @@ def file_kind(path: str | Path) -> str:
 
 def check_file(path: str | Path) -> int:
     """The size of `path`, a regular file of a sensible size; InputError otherwise."""
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
-        raise InputError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}"
-                         ) from None
+    info = stat_input(path)
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: a folder; open a .npz, .ply or .json file")
     if not stat.S_ISREG(info.st_mode):

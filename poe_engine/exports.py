@@ -8,7 +8,6 @@ Shared by the command line and the desktop app, so both write the same formats.
 from __future__ import annotations
 
 import json
-import os
 import stat
 import zipfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, cut, one_line
+from .paths import stat_input
 from .spec import CONFIG_KEYS, RUN_KEYS, check_config
 
 # A configuration is a few hundred bytes; a file (or an .npz's meta) larger than this is
@@ -135,11 +135,7 @@ def load_config(path: str | Path) -> dict:
     path = Path(path)
     if not str(path).strip():
         raise InputError("configuration: empty path")
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
-        raise InputError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}"
-                         ) from None
+    info = stat_input(path)
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: cannot read: a folder, not a configuration file")
     if not stat.S_ISREG(info.st_mode):

@@ -14,6 +14,15 @@ from .errors import InputError, OutputError
 PROBE_PREFIX = ".poe-write-test-"
 
 
+def stat_input(path: str | Path) -> os.stat_result:
+    """`os.stat` of a file to read, or InputError with one line naming it and why not."""
+    try:
+        return os.stat(path)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
+        raise InputError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}"
+                         ) from None
+
+
 def check_output_path(
     option: str | None,
     path: str | os.PathLike,

@@ -83,14 +83,16 @@ def test_log_z_is_zero_without_a_reward(schedule):
     assert all(float(r.log_z) == 0.0 for r in ais(exact_product(None), settings, seed=2))
 
 
-def test_log_z_agrees_with_a_monte_carlo_estimate():
+@pytest.mark.parametrize("moves", ["blind", "tilted"])
+def test_log_z_agrees_with_a_monte_carlo_estimate(moves):
     """exp(log_z) is unbiased for E[exp R(x_0)] over the reward-free chain: compare the mean
-    over seeds with a many-particle Monte Carlo average of the same chain's final clouds."""
+    over seeds with a many-particle Monte Carlo average of the same chain's final clouds
+    (with tilted moves as far as the kernels keep their tilted levels)."""
     reward = ColorReward("red", 4.0)
     base = dict(particles=16, points=16, steps=6, langevin_steps=1, schedule="linear")
-    z_hat = torch.tensor([math.exp(float(list(ais(exact_product(reward),
-                                                      SamplerSettings(**base), seed=s))[-1].log_z))
-                          for s in range(12)])
+    z_hat = torch.tensor([math.exp(float(list(ais(
+        exact_product(reward), SamplerSettings(**base, moves=moves), seed=s))[-1].log_z))
+        for s in range(12)])
     free = SamplerSettings(**base | {"particles": 64, "keep_particles": True})
     r = torch.cat([reward.log_reward(list(ais(exact_product(None), free, seed=100 + s))[-1]
                                      .particles) for s in range(4)])

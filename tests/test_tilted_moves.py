@@ -203,23 +203,6 @@ def test_tilted_moves_keep_a_tilted_gaussian_level(kernel):
     assert 0.2 < float(rate) < 1.0
 
 
-def test_log_z_with_tilted_moves_agrees_with_a_monte_carlo_estimate():
-    """exp(log_z) estimates E[exp R(x_0)] over the reward-free chain: with tilted moves as
-    well (as far as the kernels keep their tilted levels)."""
-    reward = ColorReward("red", 4.0)
-    base = dict(particles=16, points=16, steps=6, langevin_steps=1, schedule="linear")
-    z_hat = torch.tensor([math.exp(float(list(ais(
-        exact_product(reward), SamplerSettings(**base, moves="tilted"), seed=s))[-1].log_z))
-        for s in range(12)])
-    free = SamplerSettings(**base | {"particles": 64, "keep_particles": True})
-    r = torch.cat([reward.log_reward(list(ais(exact_product(None), free, seed=100 + s))[-1]
-                                     .particles) for s in range(4)])
-    mc, mc_err = r.exp().mean(), r.exp().std() / math.sqrt(len(r))
-    err = math.hypot(float(z_hat.std() / math.sqrt(len(z_hat))), float(mc_err))
-    assert 0 < err < 0.2 * float(mc)
-    assert abs(float(z_hat.mean() - mc)) < 3.5 * err
-
-
 def test_paper_and_potential_weighting_move_blind():
     reward = ColorReward("blue")
     for weighting in ("paper", "potential"):
