@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/speed.py            # the full report (a few minutes on a CPU)
     .venv/bin/python benchmarks/speed.py --quick    # fewer repeats, smaller scaling grid
 
-Prints: the machine; the fp32 and bf16 matrix-product ceilings; a default run (AIS, 8
-particles x 512 points, 128 steps, 3 Langevin steps) in each precision, grouped and
-ungrouped, with its seconds, steps/s, achieved GFLOP/s and share of each ceiling; which
-precision `auto` picks; and how the cost grows with particles x points.
+Prints: the machine; the fp32 and bf16 matrix-product ceilings; which precision `auto`
+picks and where oneDNN's fused layers are used; a default run (AIS, 8 particles x 512
+points, 128 steps, 3 Langevin steps) ungrouped and grouped, in each precision and each
+way of running the grouped layers (on the CPU: product then SiLU, or fused; on CUDA:
+without and with CUDA graphs), with its seconds, steps/s, achieved GFLOP/s and share of
+each ceiling; and how the cost grows with particles x points.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from poe_engine.experts import ColorReward
 from poe_engine.precision import bf16_speedup, resolve_precision
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.samplers import SamplerSettings, ais
+from poe_engine.stacked import fused_layers_available, fused_layers_pay
 
 EXPERTS = ("x", "y", "z", "color")
 
@@ -73,13 +76,15 @@ def run_flop(settings: SamplerSettings, hidden: int = 256, depth: int = 3) -> fl
     return 3.0 * calls * settings.particles * settings.points * per_point
 
 
-def time_run(experts, settings: SamplerSettings, device, grouped: bool = True,
-             repeats: int = 1) -> float:
-    """Best wall time of a whole AIS run (every record consumed, device synchronised)."""
+def time_run(experts, settings: SamplerSettings, device, repeats: int = 1,
+             **evaluation) -> float:
+    """Best wall time of a whole AIS run (every record consumed, device synchronised).
+    `evaluation`: the composition's grouped / fused / graphs, where not the defaults."""
     best = float("inf")
     for seed in range(repeats):
         composition = build_composition(experts, EXPERTS, ColorReward("red"))
-        composition.grouped = grouped
+        for name, value in evaluation.items():
+            setattr(composition, name, value)
         start = time.perf_counter()
         for record in ais(composition, settings, seed=seed, device=device):
             _ = record.ess  # what a consumer reads: the host waits for the step here
@@ -103,6 +108,10 @@ def main() -> int:
           f"bf16 {ceilings['bf16']:.0f} GFLOP/s")
     print(f"precision probe: bf16 products {bf16_speedup(str(device)):.2f}x fp32's; "
           f"auto picks {resolve_precision('auto', device)}")
+    if device.type == "cpu":
+        chosen = {name: "fused" if fused_layers_pay(dtype) else "product then SiLU"
+                  for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
+        print(f"layer probe: fp32 {chosen['fp32']}, bf16 {chosen['bf16']}")
 
     default = SamplerSettings()
     flop = run_flop(default)
@@ -111,11 +120,9 @@ def main() -> int:
     print("| evaluation | precision | seconds | steps/s | GFLOP/s | % fp32 ceiling "
           "| % bf16 ceiling |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    rows = [("ungrouped (before)", "fp32", False), ("grouped", "fp32", True),
-            ("grouped", "bf16", True)]
-    for label, precision, grouped in rows:
+    for label, precision, evaluation in default_run_rows(device):
         settings = replace(default, precision=precision)
-        seconds = time_run(experts, settings, device, grouped, repeats)
+        seconds = time_run(experts, settings, device, repeats, **evaluation)
         rate = flop / seconds / 1e9
         print(f"| {label} | {precision} | {seconds:.2f} | {default.steps / seconds:.1f} | "
               f"{rate:.0f} | {100 * rate / ceilings['fp32']:.0f} % | "
@@ -134,7 +141,7 @@ def main() -> int:
     for particles, points in grid:
         settings = replace(default, particles=particles, points=points, steps=steps,
                            precision=precision)
-        seconds = time_run(experts, settings, device, True, 1)
+        seconds = time_run(experts, settings, device)
         rate = run_flop(settings) / seconds / 1e9
         per_level = seconds / steps
         print(f"| {particles} | {points} | {per_level:.4f} | {rate:.0f} | "
@@ -143,6 +150,20 @@ def main() -> int:
     if device.type != "cuda":
         print("\nCUDA: not available on this machine (graphs on/off not measured)")
     return 0
+
+
+def default_run_rows(device: torch.device) -> list[tuple[str, str, dict]]:
+    """(label, precision, composition settings) of the default runs to time, side by side."""
+    if device.type == "cuda":
+        ways = [("grouped, no graphs", {"graphs": False}), ("grouped, CUDA graphs", {})]
+    else:
+        ways = [("grouped, product then SiLU", {"fused": False})]
+        if fused_layers_available():
+            ways.append(("grouped, fused layers", {"fused": True}))
+    rows = [("ungrouped (before)", "fp32", {"grouped": False})]
+    for precision in ("fp32", "bf16"):
+        rows += [(label, precision, evaluation) for label, evaluation in ways]
+    return rows
 
 
 if __name__ == "__main__":

@@ -104,77 +104,8 @@ class AxisFlowExpert(nn.Module):
     @property
     def group_key(self) -> tuple:
         """Experts with equal keys read the same input through the same architecture, so a
-        product may evaluate them together (`AxisFlowStack`)."""
+        product may evaluate them together (`stacked.AxisFlowStack`)."""
         return ("axis-flow", self.net.hidden, self.net.depth)
-
-
-class AxisFlowStack:
-    """Several axis experts evaluated together, over stacked weights.
-
-    The time features are the same for every point of a level, so their share of the
-    first layer is folded into its bias once per call instead of being concatenated to
-    every point. The layers then run in one of two layouts, chosen by measurement:
-    on CUDA, one batched product per layer over all experts (few kernel launches); on
-    the CPU, one product per expert per layer over chunks of points that stay in cache
-    (there a batched fp32 product ran at half the speed of separate ones, and large
-    unchunked batches at a third). `dtype` is the precision of the products (float32
-    or bfloat16); velocities come back in float32.
-    """
-
-    CHUNK_ROWS = 4096  # CPU layout: points per chunk
-
-    def __init__(self, experts: list[AxisFlowExpert], dtype: torch.dtype = torch.float32):
-        linears = [[m for m in e.net.mlp if isinstance(m, nn.Linear)] for e in experts]
-        self.experts = tuple(experts)
-        self.dtype = dtype
-        with torch.no_grad():
-            first = [layers[0] for layers in linears]
-            # nn.Linear stores (out, in); products want (in, out).
-            self.w_xyz = torch.stack([f.weight[:, :3].T for f in first]).to(dtype)
-            self.w_time = torch.stack([f.weight[:, 3:].T for f in first]).float()
-            self.b_first = torch.stack([f.bias for f in first]).float().unsqueeze(1)
-            self.layers = [
-                (torch.stack([ls[i].weight.T for ls in linears]).to(dtype).contiguous(),
-                 torch.stack([ls[i].bias for ls in linears]).to(dtype).unsqueeze(1))
-                for i in range(1, len(linears[0]))
-            ]
-        self._bias_at: tuple[float, torch.Tensor] | None = None
-
-    def _first_bias(self, t: float) -> torch.Tensor:
-        """The first layer's bias with the time features of level t folded in: (E, 1, H)."""
-        if self._bias_at is None or self._bias_at[0] != t:
-            tt = torch.full((1, 1), float(t), device=self.w_time.device)
-            bias = self.b_first + torch.matmul(time_features(tt), self.w_time)
-            self._bias_at = (t, bias.to(self.dtype))
-        return self._bias_at[1]
-
-    @torch.inference_mode()
-    def velocities(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
-        """(..., N, 6) -> (E, ..., N, 1): each expert's velocity on its own axis."""
-        xyz = cloud[..., XYZ].reshape(-1, 3)
-        centred = ((xyz - NOISE.position_mean) / NOISE.position_std).to(self.dtype)
-        bias = self._first_bias(t)
-        if centred.device.type == "cuda":
-            out = self._batched(centred, bias)
-        else:
-            out = torch.empty(len(self.experts), len(centred), 1, dtype=self.dtype)
-            for start in range(0, len(centred), self.CHUNK_ROWS):
-                rows = slice(start, start + self.CHUNK_ROWS)
-                for e in range(len(self.experts)):
-                    out[e, rows] = self._one(e, centred[rows], bias[e])
-        return out.float().reshape(len(self.experts), *cloud.shape[:-1], 1)
-
-    def _batched(self, centred: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        h = torch.baddbmm(bias, centred.expand(len(self.experts), -1, -1), self.w_xyz)
-        for weight, b in self.layers:
-            h = torch.baddbmm(b, torch.nn.functional.silu(h, inplace=True), weight)
-        return h
-
-    def _one(self, e: int, centred: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        h = torch.addmm(bias, centred, self.w_xyz[e])
-        for weight, b in self.layers:
-            h = torch.addmm(b[e], torch.nn.functional.silu(h, inplace=True), weight[e])
-        return h
 
 
 # --------------------------------------------------------------------------- colour expert

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import torch
 
 from .errors import InputError
-from .experts import AxisFlowStack, ColorReward, GenerativeExpert
+from .experts import ColorReward, GenerativeExpert
+from .stacked import AxisFlowStack
 
 NUM_CHANNELS = 6
 MAX_WEIGHT = 10.0
@@ -159,6 +160,10 @@ class Composition:
     reward: ColorReward | None = None
     reward_enabled: bool = True
     grouped: bool = True  # evaluate experts of one architecture together (`AxisFlowStack`)
+    # How stacks run (`stacked.py`): on CUDA from CUDA graphs; on the CPU with oneDNN's
+    # fused layers (None: where a probe measures them faster).
+    graphs: bool = True
+    fused: bool | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # stacked weights per (experts, precision): built once, reused when a toggle returns
     _stacks: dict[tuple, AxisFlowStack] = field(default_factory=dict, repr=False)
@@ -214,9 +219,9 @@ class Composition:
         groups = []
         for indices in members.values():
             chosen = [experts[i][0] for i in indices]
-            cache_key = (tuple(id(e) for e in chosen), dtype)
+            cache_key = (tuple(id(e) for e in chosen), dtype, self.graphs, self.fused)
             if cache_key not in self._stacks:
-                self._stacks[cache_key] = AxisFlowStack(chosen, dtype)
+                self._stacks[cache_key] = AxisFlowStack(chosen, dtype, self.fused, self.graphs)
             groups.append((self._stacks[cache_key], tuple(indices)))
         return tuple(groups)
 

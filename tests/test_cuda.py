@@ -64,3 +64,40 @@ def test_cuda_end_to_end_from_the_command_line(tmp_path, capsys):
                         "--particles", "2", "--out", str(out)]) == 0
     assert "on cuda" in capsys.readouterr().out
     assert out.exists()
+
+
+def test_graphed_layers_agree_with_direct_ones_and_take_each_call_s_inputs(cuda_experts):
+    from poe_engine.stacked import AxisFlowStack
+
+    axes = [cuda_experts[a] for a in "xyz"]
+    graphed = AxisFlowStack(axes, torch.float32, graphs=True)
+    direct = AxisFlowStack(axes, torch.float32, graphs=False)
+    assert graphed.graphs is not None and direct.graphs is None
+    g = torch.Generator(device="cuda").manual_seed(0)
+    outputs = []
+    for particles in (4, 1, 4, 4):  # two row counts, the first one replayed
+        cloud = torch.rand(particles, 256, 6, device="cuda", generator=g)
+        for t in (0.8, 0.3):  # the folded time bias changes between replays
+            a, b = graphed.velocities(cloud, t), direct.velocities(cloud, t)
+            assert torch.allclose(a, b, atol=1e-5)
+            outputs.append((a, a.clone()))
+    assert sorted(graphed.graphs.captured) == [256, 1024] and not graphed.graphs.failed
+    # each call's answer is its own: a later replay does not overwrite an earlier one
+    assert all(torch.equal(kept, copy) for kept, copy in outputs)
+
+
+def test_a_run_with_graphs_matches_one_without_and_a_toggle_captures_anew(cuda_experts):
+    runs = {}
+    for graphs in (True, False):
+        composition = build_composition(cuda_experts, NAMES, ColorReward("blue"))
+        composition.graphs = graphs
+        stream = ais(composition, SMALL, seed=5, device="cuda")
+        first = [next(stream) for _ in range(6)]
+        composition.set_enabled("y", False)
+        runs[graphs] = (composition, first + list(stream))
+    for a, b in zip(runs[True][1], runs[False][1], strict=True):
+        assert a.experts == b.experts
+        assert torch.allclose(a.best, b.best, atol=1e-4)
+    stacks = list(runs[True][0]._stacks.values())
+    assert len(stacks) == 2  # x,y,z then x,z
+    assert all(stack.graphs.captured and not stack.graphs.failed for stack in stacks)

@@ -6,11 +6,13 @@ import pytest
 import torch
 
 from poe_engine import precision as precision_module
+from poe_engine import stacked
 from poe_engine.errors import InputError
-from poe_engine.experts import AxisFlowStack, ColorReward
+from poe_engine.experts import ColorReward
 from poe_engine.precision import resolve_precision
 from poe_engine.runs import build_composition
 from poe_engine.samplers import SamplerSettings, ais
+from poe_engine.stacked import AxisFlowStack
 from poe_engine.world import NOISE, make_generator
 
 NAMES = ("x", "y", "z", "color")
@@ -119,3 +121,72 @@ def test_the_probe_measures_a_positive_speedup_on_this_machine():
 def test_settings_refuse_an_unknown_precision():
     with pytest.raises(ValueError, match="precision"):
         SamplerSettings(precision="fp64")
+
+
+# --------------------------------------------------------------------------- CPU layouts
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(3, 200), (3, 3000)])  # one chunk; several and a remainder
+def test_fused_and_plain_cpu_layers_agree_with_the_experts_alone(shipped_experts, dtype, shape):
+    axes = [shipped_experts[a] for a in "xyz"]
+    cloud = NOISE.sample(*shape, make_generator(7))
+    alone = torch.stack([e.velocity(cloud, 0.6) for e in axes])
+    fused = AxisFlowStack(axes, dtype, fused=True)
+    plain = AxisFlowStack(axes, dtype, fused=False)
+    assert fused.fused and not plain.fused
+    for t in (0.6, 0.05):  # the folded time bias follows the level in both layouts
+        a, b = fused.velocities(cloud, t), plain.velocities(cloud, t)
+        assert a.shape == b.shape == (3, *shape, 1)
+        if dtype == torch.float32:
+            assert torch.allclose(a, b, atol=2e-5)
+        else:  # two bf16 roundings of the same sums: a few units of bf16's last digit
+            assert float((a - b).abs().mean()) < 0.01
+    assert torch.allclose(fused.velocities(cloud, 0.6), alone,
+                          atol=2e-5 if dtype == torch.float32 else 0.05)
+
+
+def test_the_layer_probe_chooses_the_default_layout(shipped_experts, monkeypatch):
+    axes = [shipped_experts[a] for a in "xyz"]
+    for pays in (True, False):
+        monkeypatch.setattr(stacked, "fused_layers_pay", lambda dtype, pays=pays: pays)
+        assert AxisFlowStack(axes, torch.float32).fused is pays
+        composition = build_composition(shipped_experts, NAMES, None)
+        assert composition.snapshot().stacks[0][0].fused is pays
+        composition.fused = not pays  # a composition may force either layout
+        assert composition.snapshot().stacks[0][0].fused is (not pays)
+
+
+def test_the_layer_probe_refuses_an_op_that_fails_or_disagrees(monkeypatch):
+    probe = stacked.fused_layers_pay.__wrapped__  # uncached
+    assert isinstance(probe(torch.float32), bool)
+
+    def broken(*args):
+        raise RuntimeError("no oneDNN kernel for this CPU")
+
+    monkeypatch.setattr(stacked, "_linear_silu", broken)
+    assert probe(torch.float32) is False
+    monkeypatch.setattr(stacked, "_linear_silu", lambda x, weight, bias: torch.zeros_like(x))
+    assert probe(torch.float32) is False
+    monkeypatch.setattr(stacked, "fused_layers_available", lambda: False)
+    assert probe(torch.bfloat16) is False
+
+
+def test_a_cuda_graph_that_cannot_be_captured_falls_back_to_the_layers(monkeypatch):
+    calls = []
+
+    def no_capture(*args, **kwargs):
+        raise RuntimeError("no CUDA stream here")
+
+    monkeypatch.setattr(torch.cuda, "Stream", no_capture)
+
+    def layers(centred, bias):
+        calls.append(len(centred))
+        return centred * 2 + bias
+
+    graphs = stacked.CudaGraphs(layers)
+    centred, bias = torch.ones(5, 3), torch.zeros(1, 3)
+    out = graphs(centred, bias)  # the capture fails: the call still gets its answer
+    assert torch.equal(out, centred * 2) and graphs.failed and not graphs.captured
+    graphs(centred, bias)
+    assert calls[-1] == 5  # later calls run the layers directly, with no second capture
