@@ -2,8 +2,10 @@
 step, rate, device and progress, kept up with a run's frames.
 
 Drawing is paced by a timer: if frames arrive faster than they can be drawn, the newest
-is shown and stale ones are skipped (the timeline still keeps every step). The view
-follows the newest frame unless the user moved the timeline back.
+is shown and stale ones are skipped (the timeline still keeps every step). How often a
+streaming run redraws follows what a redraw costs here (`pacing.DrawBudget`), so that
+drawing never takes the sampler's time. The view follows the newest frame unless the user
+moved the timeline back.
 
 What the cloud shows is chosen here too: its points' colours (`colour_by`, with the colour
 bar's range) and, when asked for, the predicted clean cloud x0_hat drawn bright with x_t
@@ -12,6 +14,7 @@ faint around it (the noisy cloud stays in view, the prediction reads on top of i
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from .colour_by import DEFAULT_MODE, Colouring, colours, previous_positions
 from .frames import Frame
+from .pacing import DrawBudget
 from .view3d import CloudView
 from .widgets import PopulationPanel, StatsPanel, TimelineBar
 
@@ -46,6 +50,9 @@ class FrameDisplay(QObject):
         self._shown = -1  # index of the frame on screen
         self._follow = True  # the view follows the newest frame
         self._dirty = False
+        self.budget = DrawBudget()
+        view3d.painted.connect(self.budget.add)
+        self._drawn_at = -math.inf  # when a streaming run's frame was last drawn
         self._stats_at = 0.0  # when the plots were last updated
         self.step_label, self.t_label = QLabel(NO_STEP), QLabel(NO_T)
         self.rate_label, self.device_label = QLabel(NO_RATE), QLabel(NO_DEVICE)
@@ -61,7 +68,7 @@ class FrameDisplay(QObject):
         self.progress.setToolTip("Steps done of the run's steps")
         timeline.stepChosen.connect(self._on_timeline)
         self._stats_timer = QTimer(self, singleShot=True, timeout=self.update_stats)
-        self._timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self.draw_pending)
+        self._timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self._on_tick)
         self._timer.start()
 
     def status_widgets(self) -> list[QWidget]:
@@ -76,10 +83,17 @@ class FrameDisplay(QObject):
         """A frame reached `frames`: drawn at the next tick."""
         self._dirty = True
 
+    def _on_tick(self) -> None:
+        """The newest frame, at most as often as the draw budget allows."""
+        if time.perf_counter() - self._drawn_at >= self.budget.interval():
+            self.draw_pending()
+
     def draw_pending(self) -> None:
+        """The newest frame on screen now, if one arrived since the last draw."""
         if not self._dirty or not self.frames:
             return
         self._dirty = False
+        self._drawn_at = time.perf_counter()
         self.timeline.set_count(len(self.frames), follow=self._follow)
         if self._follow:
             self.show_frame(len(self.frames) - 1)

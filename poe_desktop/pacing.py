@@ -46,6 +46,38 @@ class RateMeter:
         return steps_left / rate if rate > 0 else None
 
 
+class DrawBudget:
+    """How often the view may redraw while a run streams in, so that drawing takes at most
+    `share` of the time and the sampler keeps the rest.
+
+    A redraw's cost is measured (`add`: seconds from the start of a paint to the window's
+    frame on screen), not assumed: on a GPU it is about a millisecond and the view keeps
+    up with every step; with software OpenGL on two cores each redraw composes the whole
+    window (10-25 ms, most of it spent beside the view's own scene) on the cores the
+    sampler runs on. The interval is the smoothed cost over `share`, between `fastest`
+    and `slowest` seconds."""
+
+    SMOOTHING = 0.2  # weight of the newest cost in the running average
+    OUTLIER_S = 1.0  # a longer "paint" was not one (an offscreen render, a hidden window)
+
+    def __init__(self, share: float = 0.15, fastest: float = 0.03,
+                 slowest: float = 0.5) -> None:
+        self.share, self.fastest, self.slowest = share, fastest, slowest
+        self.cost: float | None = None  # seconds, smoothed
+
+    def add(self, seconds: float) -> None:
+        if not 0.0 <= seconds < self.OUTLIER_S:
+            return
+        self.cost = seconds if self.cost is None else \
+            self.cost + self.SMOOTHING * (seconds - self.cost)
+
+    def interval(self) -> float:
+        """The least time between two redraws of a streaming run, in seconds."""
+        if self.cost is None:
+            return self.fastest
+        return min(self.slowest, max(self.fastest, self.cost / self.share))
+
+
 class Pace:
     """At most `steps_per_second` steps a second (None: as fast as the sampler goes).
     A step may start no sooner than one period after the previous step started, so the

@@ -5,6 +5,7 @@ options, and images of it for papers."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph.opengl as gl
@@ -90,6 +91,7 @@ class CloudView(gl.GLViewWidget):
     `optionsChanged` fires when one of them or the point size changes."""
 
     optionsChanged = Signal()
+    painted = Signal(float)  # seconds from the start of a paint to its frame on screen
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -104,6 +106,8 @@ class CloudView(gl.GLViewWidget):
         self.axes = AxesOverlay(self)
         self.last_save_error: str | None = None
         self.image_options = {"scale": 2, "transparent": False}  # Save view image's last
+        self._paint_started: float | None = None
+        self.frameSwapped.connect(self._on_frame_swapped)
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
         self.cube = ReferenceLines(pos=unit_cube_edges(), mode="lines", color=REFERENCE_RGBA,
@@ -253,6 +257,8 @@ class CloudView(gl.GLViewWidget):
         return qimage_to_array(self.grabFramebuffer(), alpha=True)
 
     def paintGL(self) -> None:  # noqa: N802 (Qt's name)
+        if self._paint_started is None:
+            self._paint_started = time.perf_counter()
         super().paintGL()
         if self.axes.visible:
             # into the bound framebuffer: a QPainter on the widget itself would be
@@ -263,6 +269,12 @@ class CloudView(gl.GLViewWidget):
             self.axes.paint(painter, self.width(), self.height(),
                             cube_labels=self.cube.visible())
             painter.end()
+
+    def _on_frame_swapped(self) -> None:
+        """The window composed the view and showed it: what the paint cost (`painted`)."""
+        if self._paint_started is not None:
+            self.painted.emit(time.perf_counter() - self._paint_started)
+            self._paint_started = None
 
     def render_image(self, scale: int = 1, transparent: bool = False):
         """The view alone rendered at `scale` times its size (a QImage); see view_image."""

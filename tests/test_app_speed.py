@@ -71,3 +71,26 @@ def test_play_replays_a_finished_run_on_the_timeline(qtbot, window):
     qtbot.waitUntil(lambda: not play.isChecked(), timeout=10_000)
     assert shown == list(range(12))  # from the start, every step, to the end
     assert window.shown_frame() is window.frames[-1]
+
+
+def test_the_view_measures_its_redraws_and_a_costly_one_spaces_a_run_s_draws(
+        qtbot, window, monkeypatch):
+    view, display = window.view3d, window.display
+    with qtbot.waitSignal(view.painted, timeout=5_000) as painted:
+        view.update()
+    assert 0 < painted.args[0] < 1.0 and display.budget.cost is not None
+    # as if a redraw cost 75 ms: a streaming run is drawn at most every half second
+    monkeypatch.setattr(display.budget, "fastest", 0.5)
+    drawn = []
+    view.painted.connect(lambda _: drawn.append(getattr(display.shown_frame(), "index", None)))
+    pace = window.findChild(QComboBox, "paceCombo")
+    pace.setCurrentText("30 steps/s")  # 12 steps in about 0.4 s
+    try:
+        assert run_to_end(qtbot, window) == "completed"
+    finally:
+        pace.setCurrentText("as fast as possible")
+        view.painted.disconnect()
+        view.painted.connect(display.budget.add)
+    assert len(window.frames) == 12  # the timeline keeps every step
+    assert len(set(drawn)) <= 4  # while the run streamed in, stale frames were skipped
+    qtbot.waitUntil(lambda: display.shown_frame() is window.frames[-1], timeout=5_000)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from poe_desktop.pacing import Pace, RateMeter, ThreadTrial
+from poe_desktop.pacing import DrawBudget, Pace, RateMeter, ThreadTrial
 
 
 def test_the_rate_is_the_true_average_over_the_recent_window():
@@ -68,3 +68,27 @@ def test_the_thread_trial_keeps_the_faster_count_and_remembers_it():
     again = ThreadTrial(("cpu", 8, 512, "bf16"), candidates=[2, 1], set_threads=calls.append)
     assert not again.deciding and again.threads == 1 and calls[-1] == 1
     ThreadTrial.chosen.clear()
+
+
+def test_the_draw_budget_spaces_redraws_by_what_one_costs():
+    budget = DrawBudget(share=0.15, fastest=0.03, slowest=0.5)
+    assert budget.interval() == 0.03  # nothing measured yet: as often as the timer ticks
+    budget.add(0.001)  # a GPU's redraw: the view keeps up with every step
+    assert budget.interval() == 0.03
+    budget = DrawBudget(share=0.15, fastest=0.03, slowest=0.5)
+    budget.add(0.018)  # software OpenGL composing the whole window
+    assert budget.interval() == pytest.approx(0.12)
+    for _ in range(40):
+        budget.add(0.3)  # costs that keep rising: never slower than `slowest`
+    assert budget.interval() == 0.5
+
+
+def test_the_draw_budget_smooths_one_slow_redraw_and_ignores_what_was_no_redraw():
+    budget = DrawBudget(share=0.2)
+    for _ in range(10):
+        budget.add(0.01)
+    budget.add(0.05)  # one slow redraw moves the average a fifth of the way
+    assert budget.cost == pytest.approx(0.018)
+    budget.add(5.0)  # an offscreen render or a hidden window, not a redraw
+    budget.add(-1.0)
+    assert budget.cost == pytest.approx(0.018)
