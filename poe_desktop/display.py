@@ -102,7 +102,8 @@ class FrameDisplay(QObject):
         self.show_rate()
         if f.threads:
             self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
-            self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}")
+            self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}"
+                                         f"{self.budget.summary()}")
         self.progress.setRange(0, f.steps)
         # setValue repaints at once, which beside the GL view composes the whole window
         # (~10 ms a frame here); with updates off it waits for the next paint instead

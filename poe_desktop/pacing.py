@@ -71,6 +71,13 @@ class DrawBudget:
         self.cost = seconds if self.cost is None else \
             self.cost + self.SMOOTHING * (seconds - self.cost)
 
+    def summary(self) -> str:
+        """A line for a tooltip: what a redraw costs and how often a run redraws."""
+        if self.cost is None:
+            return ""
+        return (f"\nview: a redraw costs {1000 * self.cost:.0f} ms here, so a run redraws "
+                f"every {1000 * self.interval():.0f} ms or more")
+
     def interval(self) -> float:
         """The least time between two redraws of a streaming run, in seconds."""
         if self.cost is None:

@@ -35,7 +35,7 @@ def chamfer_distance(cloud: torch.Tensor, reference: torch.Tensor | None = None)
         reference = golden_spiral_sphere(xyz.shape[0], xyz.device)
     ref = reference[..., :3].reshape(-1, 3).double().to(xyz.device)
     d = torch.cdist(xyz, ref)
-    return float(d.min(dim=1).values.mean() + d.min(dim=0).values.mean())
+    return float(d.amin(dim=1).mean() + d.amin(dim=0).mean())
 
 
 def mean_color(cloud: torch.Tensor) -> torch.Tensor:

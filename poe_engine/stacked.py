@@ -72,11 +72,12 @@ class AxisFlowStack:
 
     def _first_bias(self, t: float) -> torch.Tensor:
         """The first layer's bias with the time features of level t folded in: (E, 1, H)."""
-        if self._bias_at is None or self._bias_at[0] != t:
+        cached = self._bias_at  # read once: another thread may replace it meanwhile
+        if cached is None or cached[0] != t:
             tt = torch.full((1, 1), float(t), device=self.w_time.device)
             bias = self.b_first + torch.matmul(time_features(tt), self.w_time)
-            self._bias_at = (t, bias.to(self.dtype))
-        return self._bias_at[1]
+            cached = self._bias_at = (t, bias.to(self.dtype))
+        return cached[1]
 
     @torch.inference_mode()
     def velocities(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
@@ -228,7 +229,8 @@ class CudaGraphs:
             if self._pool is None:
                 self._pool = torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool):
+            # thread_local: the app's GUI thread may use CUDA while the sampler captures
+            with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"):
                 out = self.layers(static_centred, static_bias)
         except Exception as error:  # noqa: BLE001 - graphs only save time: never fail a run
             log.warning("CUDA graph capture failed, running without graphs: %s", error)

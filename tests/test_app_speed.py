@@ -56,6 +56,7 @@ def test_the_status_bar_shows_the_recent_rate_time_left_and_threads(qtbot, windo
     assert window.frames[5].seconds_left is not None and window.frames[5].steps_per_second > 0
     assert window.frames[-1].threads.endswith(("thread(s)", ")"))
     assert "thread" in window.display.device_label.text()
+    assert "a redraw costs" in window.display.device_label.toolTip()
 
 
 def test_play_replays_a_finished_run_on_the_timeline(qtbot, window):

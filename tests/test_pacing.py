@@ -76,8 +76,10 @@ def test_the_draw_budget_spaces_redraws_by_what_one_costs():
     budget.add(0.001)  # a GPU's redraw: the view keeps up with every step
     assert budget.interval() == 0.03
     budget = DrawBudget(share=0.15, fastest=0.03, slowest=0.5)
+    assert budget.summary() == ""
     budget.add(0.018)  # software OpenGL composing the whole window
     assert budget.interval() == pytest.approx(0.12)
+    assert "costs 18 ms" in budget.summary() and "every 120 ms" in budget.summary()
     for _ in range(40):
         budget.add(0.3)  # costs that keep rising: never slower than `slowest`
     assert budget.interval() == 0.5
