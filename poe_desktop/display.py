@@ -4,8 +4,8 @@ step, rate, device and progress, kept up with a run's frames.
 Drawing is paced by a timer: if frames arrive faster than they can be drawn, the newest
 is shown and stale ones are skipped (the timeline still keeps every step). How often a
 streaming run redraws follows what a redraw costs here (`pacing.DrawBudget`), so that
-drawing never takes the sampler's time. The view follows the newest frame unless the user
-moved the timeline back.
+drawing takes at most a set share of the time the sampler could use. The view follows
+the newest frame unless the user moved the timeline back.
 
 What the cloud shows is chosen here too: its points' colours (`colour_by`, with the colour
 bar's range) and, when asked for, the predicted clean cloud x0_hat drawn bright with x_t
