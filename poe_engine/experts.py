@@ -213,9 +213,15 @@ class ColorReward:
         return f"ColorReward({self.name!r}, strength={self.strength:g})"
 
 
+# The one name CSS Color Level 4 adds to CSS3's 147, which webcolors' tables lack.
+CSS4_ONLY = {"rebeccapurple": "#663399"}
+
+
 def css_color(name: str) -> str | None:
     """A CSS colour name ('orange', 'rebeccapurple') -> '#rrggbb', from webcolors' CSS3
-    table; None for anything else."""
+    table and CSS4's one addition; None for anything else."""
+    if isinstance(name, str) and name.strip().lower() in CSS4_ONLY:
+        return CSS4_ONLY[name.strip().lower()]
     try:
         return webcolors.name_to_hex(name, spec=webcolors.CSS3)
     except (ValueError, AttributeError, TypeError):

@@ -19,7 +19,8 @@ def cloud(rgb):
 
 
 @pytest.mark.parametrize("name, hex_", [("orange", "#ffa500"), ("Teal", "#008080"),
-                                        (" SlateBlue ", "#6a5acd"), ("purple", "#800080")])
+                                        (" SlateBlue ", "#6a5acd"), ("purple", "#800080"),
+                                        ("RebeccaPurple", "#663399")])  # CSS4's one addition
 def test_a_css_name_is_the_custom_reward_of_its_rgb(name, hex_):
     assert parse_color(name)[0] == hex_
     by_name, by_hex = ColorReward(name, 120.0), ColorReward(hex_, 120.0)
