@@ -17,6 +17,7 @@ from .display import FrameDisplay
 from .frames import Frame
 from .menus import build_menus
 from .panel_config import apply_config, connect_steering, run_request
+from .problems import show_problem
 from .qt_utils import grab_window, set_checked_quietly
 from .session import RunSession
 from .view3d import CloudView
@@ -200,11 +201,7 @@ class MainWindow(QMainWindow):
     def _report_error(self, title: str, message: str) -> None:
         self.last_error = f"{title}: {message}"
         self.statusBar().showMessage(self.last_error)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
-                          self)
-        box.setObjectName("errorDialog")
-        box.open()  # not exec(): the event loop, and the app, keep going
-        self.error_dialog = box
+        self.error_dialog = show_problem(self, self.error_dialog, title, message)
 
     def _update_controls(self) -> None:
         running = self.running

@@ -163,6 +163,26 @@ def test_missing_weights_give_a_message_and_the_app_stays_usable(qtbot, tmp_path
     window.error_dialog.close()
 
 
+def test_problems_reported_while_the_dialog_is_open_join_it_instead_of_piling_up(
+        qtbot, window):
+    from PySide6.QtWidgets import QMessageBox
+
+    for n in range(3):
+        window.session.problem.emit(f"Problem {n}", f"what went wrong, number {n}")
+    dialogs = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
+    assert dialogs == [window.error_dialog]
+    box = window.error_dialog
+    assert box.windowTitle() == "Problem 2" and box.text() == "what went wrong, number 2"
+    assert "2 earlier problems" in box.informativeText()
+    details = box.detailedText()
+    assert details.index("number 1") < details.index("number 0")  # newest first
+    assert window.last_error == "Problem 2: what went wrong, number 2"
+    box.close()
+    window.session.problem.emit("Later", "a problem after the dialog was closed")
+    assert window.error_dialog is not box and window.error_dialog.detailedText() == ""
+    window.error_dialog.close()
+
+
 def test_a_run_that_produces_nan_ends_with_a_message(qtbot, window, monkeypatch):
     from poe_engine.experts import MonochromeColorExpert
 
