@@ -83,15 +83,18 @@ def test_the_view_measures_its_redraws_and_a_costly_one_spaces_a_run_s_draws(
     # as if a redraw cost 75 ms: a streaming run is drawn at most every half second
     monkeypatch.setattr(display.budget, "fastest", 0.5)
     drawn = []
-    view.painted.connect(lambda _: drawn.append(getattr(display.shown_frame(), "index", None)))
+
+    def record_drawn(_seconds):
+        drawn.append(getattr(display.shown_frame(), "index", None))
+
+    view.painted.connect(record_drawn)
     pace = window.findChild(QComboBox, "paceCombo")
     pace.setCurrentText("30 steps/s")  # 12 steps in about 0.4 s
     try:
         assert run_to_end(qtbot, window) == "completed"
     finally:
         pace.setCurrentText("as fast as possible")
-        view.painted.disconnect()
-        view.painted.connect(display.budget.add)
+        view.painted.disconnect(record_drawn)
     assert len(window.frames) == 12  # the timeline keeps every step
     assert len(set(drawn)) <= 4  # while the run streamed in, stale frames were skipped
     qtbot.waitUntil(lambda: display.shown_frame() is window.frames[-1], timeout=5_000)
