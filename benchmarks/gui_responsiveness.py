@@ -34,7 +34,7 @@ ORBIT_DEGREES = 1.0  # a step of the orbit
 
 def headless_steps_per_second(steps: int) -> float:
     """The same run as the app's default, without a window (what `poe-engine sample` does)."""
-    from poe_engine.experts import ColorReward
+    from poe_engine.reward import ColorReward
     from poe_engine.runs import build_composition, build_experts
     from poe_engine.samplers import SamplerSettings, ais
 

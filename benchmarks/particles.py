@@ -6,7 +6,7 @@
 
 Table 1, per schedule (constant, linear, adaptive at a target: `adaptive:0.8`) and moves
 (blind, tilted): median ESS over each run's steps (median over runs, and the worst run),
-resamplings per run, colour success, and the fidelity bars of DESIGN section 3 (mean
+resamplings per run, colour success, and the fidelity bars of docs/fidelity.md (mean
 over runs). Table 2, per kernel, kappa and moves: mean acceptance over the levels (where
 the kernel tests its moves) and the same fidelity figures.
 """
@@ -22,8 +22,8 @@ from dataclasses import replace
 import torch
 
 from poe_engine.evaluation import PRODUCT_BARS
-from poe_engine.experts import ColorReward
 from poe_engine.metrics import color_success, fidelity
+from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.samplers import MOVES, SCHEDULES, SamplerSettings, ais
 

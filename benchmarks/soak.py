@@ -20,8 +20,8 @@ import torch
 from PySide6.QtCore import QThread, QTimer
 
 from poe_desktop import MainWindow
-from poe_desktop.frames import Frame
-from poe_desktop.worker import StreamWorker
+from poe_desktop.model.frames import Frame
+from poe_desktop.run.worker import StreamWorker
 
 SETTINGS = {"particles": 2, "points": 32, "steps": 8, "langevin_steps": 1}
 COLORS = ("red", "green", "blue", "white", "#ff8000")

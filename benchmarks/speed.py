@@ -20,8 +20,8 @@ from dataclasses import replace
 
 import torch
 
-from poe_engine.experts import ColorReward
 from poe_engine.precision import bf16_speedup, resolve_precision
+from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition, build_experts, resolve_device
 from poe_engine.samplers import SamplerSettings, ais
 from poe_engine.stacked import fused_layers_available, fused_layers_pay

@@ -37,8 +37,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--autorun", action="store_true", help="start a run at launch")
     parser.add_argument("--config", metavar="PATH", type=Path,
                         help="run configuration (.json from --save-config or Export, or a "
-                        "run's .npz) that fills the panels; the saved Sampler settings are "
-                        "then left unused")
+                        "run's .npz) that fills the panels; the saved Sampler, Experts and "
+                        "Reward settings are then left unused")
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -57,7 +57,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["record"]:
-        from .record_cli import main as record_main
+        from .record.command import main as record_main
 
         return record_main(argv[1:])
     args = _parse_args(argv)
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
 
     from .gui_gc import collected_on_gui_thread
-    from .main_window import MainWindow  # before the QApplication exists: see view3d
+    from .window.main_window import MainWindow  # before the QApplication exists: see view3d
 
     app = pg.mkQApp("PoE Desktop")
     # Collection on the GUI thread only (see gui_gc): in this process, not in a host's.

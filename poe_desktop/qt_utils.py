@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 from numpy.typing import NDArray
 from PySide6.QtCore import QObject, QPoint, QRect
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import QWidget
 
 
@@ -81,3 +81,9 @@ def grab_window(window: QWidget) -> QImage:
         painter.drawImage(logical.topLeft(), frame)
         painter.end()
     return image
+
+
+def with_shortcut(tip: str, action: QAction) -> str:
+    """`tip`, with the action's shortcut as this platform writes it."""
+    keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    return f"{tip} ({keys})" if keys else tip

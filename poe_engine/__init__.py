@@ -4,9 +4,10 @@ The engine never imports Qt; `poe_desktop` builds on it.
 """
 
 from .errors import InputError, OutputError
-from .experts import AxisFlowExpert, ColorReward, MonochromeColorExpert
+from .experts import AxisFlowExpert, MonochromeColorExpert
 from .metrics import fidelity
 from .product import Composition
+from .reward import ColorReward
 from .samplers import SamplerError, SamplerSettings, StepRecord, ais, euler
 from .spec import RunSpec
 from .trajectory import Trajectory

@@ -1,4 +1,4 @@
-"""The fidelity table of DESIGN section 3: does the product work, and does each
+"""The fidelity table (docs/fidelity.md): does the product work, and does each
 axis expert alone show its artifact?"""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 import torch
 from tqdm import tqdm
 
-from .experts import AXES, ColorReward, GenerativeExpert
+from .experts import AXES, GenerativeExpert
 from .metrics import Fidelity, color_success
+from .reward import ColorReward
 from .runs import build_composition, run
 from .samplers import SamplerSettings
 

@@ -1,4 +1,4 @@
-"""Fidelity metrics of a final cloud (DESIGN section 3), in world coordinates."""
+"""Fidelity metrics of a final cloud (see docs/fidelity.md), in world coordinates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .experts import ColorReward
+from .reward import ColorReward
 from .world import RGB, SPHERE_CENTER, SPHERE_RADIUS, XYZ, golden_spiral_sphere
 
 OFF_SPHERE_TOLERANCE = 0.05

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import torch
 
 from .errors import InputError
-from .experts import ColorReward, GenerativeExpert
+from .experts import GenerativeExpert
+from .reward import ColorReward
 from .stacked import AxisFlowStack
 
 NUM_CHANNELS = 6

@@ -13,9 +13,10 @@ import torch
 
 from . import steering
 from .errors import InputError
-from .experts import ColorReward, GenerativeExpert, MonochromeColorExpert
+from .experts import GenerativeExpert, MonochromeColorExpert
 from .metrics import Fidelity, fidelity
 from .product import Composition
+from .reward import ColorReward
 from .samplers import SAMPLERS, SamplerSettings, StepRecord
 from .trajectory import Trajectory
 from .weights import load_axis_experts

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InputError, check_number, cut, shown
-from .experts import AXES, EXPERT_NAMES, MAX_STRENGTH, parse_color, parse_experts
+from .experts import AXES, EXPERT_NAMES, parse_experts
 from .precision import PRECISIONS
 from .product import MAX_WEIGHT
+from .reward import MAX_STRENGTH, parse_color
 from .samplers import (
     KERNELS,
     MOVES,
@@ -44,7 +45,7 @@ CONFIG_FORMAT = "poe-run-config/2"
 CONFIG_FORMATS = ("poe-run-config/1", CONFIG_FORMAT)
 DEVICES = ("auto", "cpu", "cuda")
 
-# The argparse dests of `cli.add_sampler_options`, less `weights` (a local folder).
+# The argparse dests of `options.add_sampler_options`, less `weights` (a local folder).
 CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
     "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "schedule",
@@ -77,7 +78,7 @@ _RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
 
 
 def config_from_args(args: argparse.Namespace) -> dict:
-    """The run configuration of parsed sampler options (`cli.add_sampler_options`), with the
+    """The run configuration of parsed sampler options (`options.add_sampler_options`), with the
     expert weights (every expert's: 1 where none is given) and the steering of the
     --config file they came from, if any. Its `checksums` are those of the weights a run
     loads: the caller adds them."""

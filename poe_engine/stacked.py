@@ -1,4 +1,4 @@
-"""Several axis experts evaluated as one computation (DESIGN section 7).
+"""Several axis experts evaluated as one computation (docs/speed.md: grouped evaluation).
 
 The three axis experts read the same input (a point's xyz and the level t) through the
 same architecture, so a product evaluates them together over stacked weights. The time

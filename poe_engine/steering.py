@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .experts import DEFAULT_STRENGTH, EXPERT_NAMES, ColorReward
+from .experts import EXPERT_NAMES
 from .product import Composition
+from .reward import DEFAULT_STRENGTH, ColorReward
 
 # The configuration keys of the controls: those a steering event may hold besides `step`.
 STEERING_KEYS = ("experts", "expert_weights", "reward", "strength")

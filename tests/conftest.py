@@ -71,7 +71,7 @@ def shipped_experts():
 
 # --- app fixtures ---------------------------------------------------------------------------
 # Before pytest-qt makes the QApplication: views must share GL resources (see view3d.py).
-import poe_desktop.view3d  # noqa: E402, F401
+import poe_desktop.view.view3d  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from dataclasses import fields
 
 import pytest
 
-from poe_desktop.widgets.sampler import ADVANCED, SamplerPanel
+from poe_desktop.panels.sampler import ADVANCED, SamplerPanel
 from poe_engine.samplers import SamplerSettings
 
 pytestmark = pytest.mark.gui

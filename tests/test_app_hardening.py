@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QDockWidget, QSpinBox
 
 from poe_desktop import MainWindow
 from poe_desktop import app as desktop_app
-from poe_desktop.window_state import SETTINGS_RESET_NOTE
-from poe_desktop.worker import StreamWorker
+from poe_desktop.run.worker import StreamWorker
+from poe_desktop.window.state import SETTINGS_RESET_NOTE
 from poe_engine.exports import load_config, save_config
 
 pytestmark = pytest.mark.gui

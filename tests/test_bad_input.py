@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from poe_desktop import record_cli
+from poe_desktop.record import command as record_cli
 from poe_engine import cli
 from poe_engine.weights import DEFAULT_DIR, MANIFEST, expert_file, sha256
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from poe_desktop.colour_by import (
+from poe_desktop.model.colour_by import (
     MODES,
     VIRIDIS,
     colours,

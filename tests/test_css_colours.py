@@ -7,9 +7,10 @@ import json
 import pytest
 import torch
 
-from poe_engine.cli import build_parser, reward_from
-from poe_engine.experts import NAMED_COLORS, ColorReward, parse_color
+from poe_engine.cli import build_parser
 from poe_engine.exports import load_config
+from poe_engine.options import reward_from
+from poe_engine.reward import NAMED_COLORS, ColorReward, parse_color
 
 
 def cloud(rgb):

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from poe_engine.cli import main as engine_main
-from poe_engine.experts import ColorReward
+from poe_engine.moves import ode_step
+from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition, build_experts
-from poe_engine.samplers import SamplerSettings, ais, ode_step
+from poe_engine.samplers import SamplerSettings, ais
 
 pytestmark = pytest.mark.cuda
 NAMES = ("x", "y", "z", "color")

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from poe_desktop.frames import FrameSource
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_desktop.model.frames import FrameSource
+from poe_engine.experts import MonochromeColorExpert
 from poe_engine.product import Composition
+from poe_engine.reward import ColorReward
 from poe_engine.samplers import SamplerSettings, ais, euler
 from poe_engine.world import NOISE, golden_spiral_sphere
 

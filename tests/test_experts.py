@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from poe_engine.experts import AxisFlowExpert, ColorReward, MonochromeColorExpert, parse_color
+from poe_engine.experts import AxisFlowExpert, MonochromeColorExpert
 from poe_engine.product import Composition
+from poe_engine.reward import ColorReward, parse_color
 from poe_engine.world import NOISE, make_generator
 
 from exact import ExactAxisExpert
@@ -116,7 +117,7 @@ def test_reward_strength_must_be_finite_and_non_negative():
 
 
 def test_reward_is_float64_and_strength_is_bounded():
-    from poe_engine.experts import MAX_STRENGTH
+    from poe_engine.reward import MAX_STRENGTH
 
     cloud = torch.rand(3, 16, 6)
     assert ColorReward("red").log_reward(cloud).dtype == torch.float64
@@ -129,7 +130,7 @@ def test_reward_is_float64_and_strength_is_bounded():
 
 @pytest.mark.parametrize("sampler", ["ais", "euler"])
 def test_the_largest_strength_keeps_weights_and_ess_finite(sampler, shipped_experts):
-    from poe_engine.experts import MAX_STRENGTH
+    from poe_engine.reward import MAX_STRENGTH
     from poe_engine.runs import build_composition, run
     from poe_engine.samplers import SamplerSettings
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 from plyfile import PlyData
 
-from poe_engine.cli import add_sampler_options, main
+from poe_engine.cli import main
 from poe_engine.errors import InputError
 from poe_engine.exports import load_config, save_config, write_ply, write_trajectory_npz
+from poe_engine.options import add_sampler_options
 from poe_engine.spec import CONFIG_FORMAT, CONFIG_KEYS
 
 QUICK = ["--steps", "6", "--points", "32", "--particles", "2", "--langevin", "1"]

@@ -1,11 +1,11 @@
-"""The fidelity bars of DESIGN section 3 with the shipped weights, on a reduced set of
+"""The fidelity bars of docs/fidelity.md with the shipped weights, on a reduced set of
 runs so that CI stays fast (the README has the full table from `poe-engine evaluate`)."""
 
 import pytest
 
 from poe_engine.evaluation import SINGLE_EXPERT_STEPS, ProductRow, SingleRow
-from poe_engine.experts import ColorReward
 from poe_engine.metrics import color_success
+from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition, run
 from poe_engine.samplers import SamplerSettings
 

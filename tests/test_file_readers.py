@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from poe_desktop import file_readers
-from poe_desktop.file_readers import read_file, read_ply, read_trajectory
+from poe_desktop.model import file_readers
+from poe_desktop.model.file_readers import read_file, read_ply, read_trajectory
 from poe_engine.cli import main as engine_main
 from poe_engine.errors import InputError
 from poe_engine.exports import write_ply, write_trajectory_npz

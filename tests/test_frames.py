@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from poe_desktop.frames import TRAIL_LENGTH, Frame, FrameSource, Trail, frame_from
-from poe_desktop.pacing import ThreadTrial
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_desktop.model.frames import TRAIL_LENGTH, Frame, FrameSource, Trail, frame_from
+from poe_desktop.model.pacing import ThreadTrial
+from poe_engine.experts import MonochromeColorExpert
 from poe_engine.metrics import fidelity
 from poe_engine.product import Composition
+from poe_engine.reward import ColorReward
 from poe_engine.samplers import SamplerSettings, ais
 
 from exact import exact_experts

@@ -3,7 +3,7 @@ segments from a hand-written sequence of resamplings."""
 
 import numpy as np
 
-from poe_desktop.genealogy import distinct_ancestors, lineage, parents, segments
+from poe_desktop.model.genealogy import distinct_ancestors, lineage, parents, segments
 
 # 4 particles, 5 steps. Step 0: no resampling. Step 1: 0 and 2 survive, twice each.
 # Step 2: none. Step 3: particle 1 (a child of 0) takes three places, 3 (a child of 2)

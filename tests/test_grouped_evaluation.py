@@ -8,8 +8,8 @@ import torch
 from poe_engine import precision as precision_module
 from poe_engine import stacked
 from poe_engine.errors import InputError
-from poe_engine.experts import ColorReward
 from poe_engine.precision import resolve_precision
+from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition
 from poe_engine.samplers import SamplerSettings, ais
 from poe_engine.stacked import AxisFlowStack

@@ -7,9 +7,10 @@ import gc
 
 import pytest
 
-from poe_desktop import MainWindow, record_cli
+from poe_desktop import MainWindow
 from poe_desktop import app as desktop_app
 from poe_desktop.gui_gc import collected_on_gui_thread, installed_collector
+from poe_desktop.record import command as record_cli
 
 pytestmark = pytest.mark.gui
 

@@ -13,7 +13,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QFileDialog, QSpinBox
 
-from poe_desktop import MainWindow, file_readers, open_files
+from poe_desktop import MainWindow
+from poe_desktop.model import file_readers
+from poe_desktop.window import open_files
 from poe_engine.cli import main as engine_main
 from poe_engine.exports import save_config
 from poe_engine.spec import CONFIG_FORMAT

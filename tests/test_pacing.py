@@ -2,11 +2,11 @@
 
 import pytest
 
-from poe_desktop.pacing import DrawBudget, Pace, RateMeter, ThreadTrial
+from poe_desktop.model.pacing import DrawBudget, Pace, RateMeter, ThreadTrial
 
 
 def test_the_rate_is_the_true_average_over_the_recent_window():
-    meter = RateMeter(window=2.0)
+    meter = RateMeter(span=2.0)
     assert meter.rate() == 0.0 and meter.seconds_left(10) is None
     for k in range(11):  # 10 steps/s for a second
         meter.add(k * 0.1)
@@ -18,14 +18,14 @@ def test_the_rate_is_the_true_average_over_the_recent_window():
 
 
 def test_one_slow_step_is_not_hidden_by_a_smoothed_guess():
-    meter = RateMeter(window=2.0)
+    meter = RateMeter(span=2.0)
     for when in (0.0, 0.1, 0.2, 1.2):  # three steps in 1.2 s
         meter.add(when)
     assert meter.rate() == pytest.approx(3 / 1.2)
 
 
 def test_a_pause_does_not_drag_the_rate_down_after_it():
-    meter = RateMeter(window=2.0)
+    meter = RateMeter(span=2.0)
     for k in range(11):  # 10 steps/s
         meter.add(k * 0.1)
     meter.add(31.0)  # a 30 s pause: this one step took 30 s
@@ -36,7 +36,7 @@ def test_a_pause_does_not_drag_the_rate_down_after_it():
 
 
 def test_steps_slower_than_the_window_read_at_their_own_rate():
-    meter = RateMeter(window=2.0)
+    meter = RateMeter(span=2.0)
     for k in range(5):
         meter.add(3.0 * k)
     assert meter.rate() == pytest.approx(1 / 3.0)

@@ -5,10 +5,12 @@ import math
 import pytest
 import torch
 
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_engine.experts import MonochromeColorExpert
 from poe_engine.flow import time_grid
 from poe_engine.product import Composition
-from poe_engine.samplers import SamplerSettings, ais, conditional_ess, resample
+from poe_engine.reward import ColorReward
+from poe_engine.samplers import SamplerSettings, ais
+from poe_engine.weighting import conditional_ess, resample
 from poe_engine.world import NOISE, make_generator
 
 from exact import exact_experts
@@ -164,7 +166,7 @@ def test_mala_keeps_a_gaussian_level_exact_where_ula_inflates_it():
     Langevin step is kappa (t sigma)^2. ULA's chain then has variance 2 / (2 - kappa) times
     the target's (4/3 at kappa 0.5); MALA's trapezoid rule is exact for a Gaussian, so it
     keeps the level's variance."""
-    from poe_engine.samplers import langevin_step, mala_steps
+    from poe_engine.moves import langevin_step, mala_steps
 
     experts = exact_experts(1)
     product = Composition.of(experts.values()).snapshot()
@@ -191,7 +193,7 @@ def test_mala_per_particle_colour_moves_keep_the_colour_level():
     point) and accepted per particle: MALA keeps the deviations' variance, ULA inflates it
     by 2 / (2 - kappa). (Per-particle acceptance falls with the cloud's size times kappa^3:
     64 points and kappa 0.3 here; about 0.87 for 512 points at kappa 0.05.)"""
-    from poe_engine.samplers import langevin_step, mala_steps
+    from poe_engine.moves import langevin_step, mala_steps
 
     product = Composition.of([MonochromeColorExpert()]).snapshot()
     t, kappa = 0.05, 0.3  # the mean random-walks (the level is flat along it): small steps

@@ -118,7 +118,7 @@ def test_an_unwritable_output_is_reported(qapp, tmp_path, capsys):
 @pytest.fixture
 def no_sampling(monkeypatch):
     """Fail the test if `record` gets as far as sampling."""
-    from poe_desktop import record_cli
+    from poe_desktop.record import command as record_cli
 
     monkeypatch.setattr(record_cli, "run", lambda *a, **k: pytest.fail("sampling started"))
 
@@ -177,7 +177,7 @@ def test_frames_into_an_existing_file_are_refused(qapp, tmp_path, capsys, no_sam
 def test_an_mp4_file_is_created_when_the_recording_starts(tmp_path):
     """PyAV opens its file only when the first packet is muxed (many frames later): the
     writer creates it at once, so a path that cannot be written fails at the start."""
-    from poe_desktop.recording import BackgroundEncoder, Mp4Writer
+    from poe_desktop.record.encoders import BackgroundEncoder, Mp4Writer
 
     encoder = BackgroundEncoder(tmp_path / "x.mp4", (64, 64), 10)
     assert (tmp_path / "x.mp4").exists()  # before any frame
@@ -192,7 +192,7 @@ def test_an_mp4_file_is_created_when_the_recording_starts(tmp_path):
 def test_an_unwritable_folder_fails_when_the_recording_starts(name, tmp_path, monkeypatch):
     import tempfile
 
-    from poe_desktop.recording import BackgroundEncoder, RecordingError
+    from poe_desktop.record.encoders import BackgroundEncoder, RecordingError
 
     def read_only(*args, **kwargs):  # tests may run as root, where permissions do not bite
         raise PermissionError(errno.EACCES, "Permission denied")
@@ -204,7 +204,7 @@ def test_an_unwritable_folder_fails_when_the_recording_starts(name, tmp_path, mo
 
 @pytest.mark.parametrize("path", ["", "  "])
 def test_the_encoder_refuses_an_empty_path(path, tmp_path, monkeypatch):
-    from poe_desktop.recording import BackgroundEncoder
+    from poe_desktop.record.encoders import BackgroundEncoder
 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="empty path"):
@@ -247,12 +247,12 @@ def test_record_button_captures_every_step_of_a_run(qtbot, window, tmp_path):
 
 def test_a_failing_disk_stops_the_recording_but_not_the_run(qtbot, window, tmp_path,
                                                             monkeypatch):
-    from poe_desktop import recording
+    from poe_desktop.record import encoders
 
     def full_disk(self, rgb):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(recording.FramesWriter, "write", full_disk)
+    monkeypatch.setattr(encoders.FramesWriter, "write", full_disk)
     small_run(window, steps=16)
     window.findChild(QLineEdit, "recordPathEdit").setText(str(tmp_path / "frames") + "/")
     window.record_action.setChecked(True)

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from poe_desktop.widgets import RecordingPanel
-from poe_desktop.widgets.recording import is_taken, next_free_path
+from poe_desktop.panels import RecordingPanel
+from poe_desktop.panels.recording import is_taken, next_free_path
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 120_000

@@ -9,8 +9,8 @@ import pytest
 
 from poe_engine.cli import main
 from poe_engine.errors import InputError
-from poe_engine.experts import ColorReward
 from poe_engine.exports import load_config, save_config, trajectory_meta
+from poe_engine.reward import ColorReward
 from poe_engine.runs import RunResult, build_composition
 from poe_engine.samplers import SamplerSettings, ais
 from poe_engine.spec import CONFIG_FORMAT, check_config
@@ -174,7 +174,7 @@ def test_a_steered_run_replays_bit_for_bit_from_its_configuration_and_npz(shippe
 
 
 def test_poe_desktop_record_replays_the_steering(shipped_experts, tmp_path):
-    from poe_desktop.record_cli import parse_args, run_panels
+    from poe_desktop.record.command import parse_args, run_panels
 
     records = steered_run(shipped_experts, seed=2)
     start = check_config({"format": CONFIG_FORMAT, "seed": 2, "particles": 2, "points": 32,

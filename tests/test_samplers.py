@@ -3,17 +3,12 @@
 import pytest
 import torch
 
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_engine.experts import MonochromeColorExpert
+from poe_engine.moves import reflect
 from poe_engine.product import Composition
-from poe_engine.samplers import (
-    SamplerError,
-    SamplerSettings,
-    ais,
-    effective_sample_size,
-    euler,
-    reflect,
-    resample,
-)
+from poe_engine.reward import ColorReward
+from poe_engine.samplers import SamplerError, SamplerSettings, ais, euler
+from poe_engine.weighting import effective_sample_size, resample
 from poe_engine.world import make_generator
 
 from exact import exact_experts
@@ -154,7 +149,7 @@ def test_invalid_settings_are_refused(change, message):
 def test_colour_langevin_moves_the_mean_freely_and_keeps_the_spread():
     """The colour expert's preconditioned Langevin: the cloud's mean colour takes steps
     as large as one point's, while the per-point spread stays at the level's std."""
-    from poe_engine.samplers import langevin_step
+    from poe_engine.moves import langevin_step
 
     expert = MonochromeColorExpert()
     product = Composition.of([expert]).snapshot()

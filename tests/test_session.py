@@ -2,9 +2,9 @@
 
 import pytest
 
-from poe_desktop.frames import Frame
-from poe_desktop.session import RunSession
-from poe_engine.experts import ColorReward
+from poe_desktop.model.frames import Frame
+from poe_desktop.run.session import RunSession
+from poe_engine.reward import ColorReward
 from poe_engine.samplers import SamplerSettings
 from poe_engine.spec import RunSpec
 

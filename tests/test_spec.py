@@ -5,8 +5,8 @@ import dataclasses
 
 import pytest
 
-from poe_engine.cli import Parser, add_sampler_options, settings_from
 from poe_engine.errors import InputError
+from poe_engine.options import Parser, add_sampler_options, settings_from
 from poe_engine.samplers import SamplerSettings
 from poe_engine.spec import (
     BEFORE_THE_KEY,

@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poe_engine.experts import ColorReward
+from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition
 from poe_engine.samplers import SAMPLERS, SamplerSettings
 

@@ -17,10 +17,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QSpinBox
 
-from poe_desktop.genealogy import distinct_ancestors, lineage, segments
-from poe_desktop.population import normalised_weights
-from poe_desktop.stats_series import FrameSeries, distinct_per_row, nice_range
-from poe_desktop.widgets import StatsPanel
+from poe_desktop.model.genealogy import distinct_ancestors, lineage, segments
+from poe_desktop.model.population import normalised_weights
+from poe_desktop.model.stats_series import FrameSeries, distinct_per_row, nice_range
+from poe_desktop.panels import StatsPanel
 
 RUN = {"steps": 128, "particles": 8, "ess_threshold": 0.5, "weighting": "incremental"}
 
@@ -391,7 +391,7 @@ def test_a_process_with_the_panel_alive_exits_cleanly():
     """A tab's plots are one graphics layout view; one still alive when Python shuts
     down used to crash the process (segmentation fault) as Qt destroyed it."""
     code = ("import pyqtgraph as pg\n"
-            "from poe_desktop.widgets import StatsPanel\n"
+            "from poe_desktop.panels import StatsPanel\n"
             "app = pg.mkQApp()\n"
             "panel = StatsPanel()\n"
             "panel.show()\n"

@@ -6,16 +6,12 @@ import math
 import pytest
 import torch
 
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_engine.experts import MonochromeColorExpert
 from poe_engine.flow import time_grid
+from poe_engine.moves import langevin_step, mala_steps, tilted_langevin_steps
 from poe_engine.product import Composition
-from poe_engine.samplers import (
-    SamplerSettings,
-    ais,
-    langevin_step,
-    mala_steps,
-    tilted_langevin_steps,
-)
+from poe_engine.reward import ColorReward
+from poe_engine.samplers import SamplerSettings, ais
 from poe_engine.world import NOISE, make_generator
 
 from exact import exact_experts

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_engine.experts import MonochromeColorExpert
 from poe_engine.product import Composition
+from poe_engine.reward import ColorReward
 from poe_engine.runs import RunResult
 from poe_engine.samplers import SamplerSettings, ais
 from poe_engine.steering import columns

@@ -9,7 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QVector4D
 from PySide6.QtWidgets import QComboBox, QToolBar
 
-from poe_desktop.camera import (
+from poe_desktop.model.colour_by import VIRIDIS
+from poe_desktop.model.frames import FrameSource
+from poe_desktop.view.camera import (
     DISTANCE_RANGE,
     PRESETS,
     ZOOM_STEP,
@@ -17,11 +19,10 @@ from poe_desktop.camera import (
     camera_state,
     view_direction,
 )
-from poe_desktop.colour_by import VIRIDIS
-from poe_desktop.display import FAINT_ALPHA
-from poe_desktop.frames import FrameSource
-from poe_engine.experts import ColorReward, MonochromeColorExpert
+from poe_desktop.window.display import FAINT_ALPHA
+from poe_engine.experts import MonochromeColorExpert
 from poe_engine.product import Composition
+from poe_engine.reward import ColorReward
 from poe_engine.samplers import SamplerSettings, ais
 
 from exact import exact_experts

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from poe_desktop.axes import AXIS_COLORS
-from poe_desktop.gl_points import (
+from poe_desktop.qt_utils import qimage_to_array
+from poe_desktop.view.axes import AXIS_COLORS
+from poe_desktop.view.gl_points import (
     contrast_ratio,
     fit_contrast,
     luminance_bounds,
     relative_luminance,
 )
-from poe_desktop.qt_utils import qimage_to_array
-from poe_desktop.view3d import BACKGROUND_RGB, CENTER, CloudView
+from poe_desktop.view.view3d import BACKGROUND_RGB, CENTER, CloudView
 
 pytestmark = pytest.mark.gui
 
@@ -327,7 +327,7 @@ def test_save_view_image_from_the_menu_writes_or_reports(window, tmp_path,
                                                           monkeypatch) -> None:
     from PySide6.QtWidgets import QDialog
 
-    from poe_desktop import view_image
+    from poe_desktop.view import view_image
 
     chosen = {}
 

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QPushButton
 
-from poe_desktop.widgets import (
+from poe_desktop.panels import (
     ExpertsPanel,
     PopulationPanel,
     RecordingPanel,
@@ -22,7 +22,7 @@ from poe_desktop.widgets import (
     StatsPanel,
     TimelineBar,
 )
-from poe_desktop.widgets.reward import REWARD_COLORS
+from poe_desktop.panels.reward import REWARD_COLORS
 from poe_engine.experts import EXPERT_NAMES
 
 pytestmark = pytest.mark.gui
@@ -328,7 +328,7 @@ def test_timeline_counts_quietly_and_replays_only_between_runs(qtbot):
 def test_the_sampler_panel_starts_from_the_engines_defaults(qtbot):
     """Settings the panel shows and those it only holds (`ADVANCED`: schedule, moves, ...)
     both follow SamplerSettings' defaults."""
-    from poe_desktop.widgets.sampler import ADVANCED
+    from poe_desktop.panels.sampler import ADVANCED
     from poe_engine.samplers import SamplerSettings
 
     panel = made(qtbot, SamplerPanel)

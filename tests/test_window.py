@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from poe_desktop import MainWindow
-from poe_desktop.help import app_version, shortcuts
-from poe_desktop.settings import KEYS, read_settings
-from poe_desktop.status import LATE_T
-from poe_desktop.theme import THEMES, plot_items
-from poe_desktop.window_state import SETTINGS_RESET_NOTE, registry
+from poe_desktop.window.help import app_version, shortcuts
+from poe_desktop.window.settings import KEYS, read_settings
+from poe_desktop.window.state import SETTINGS_RESET_NOTE, registry
+from poe_desktop.window.status import LATE_T
+from poe_desktop.window.theme import THEMES, plot_items
 
 pytestmark = pytest.mark.gui
 

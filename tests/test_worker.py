@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from poe_desktop.worker import StreamWorker, end_thread, start_on_thread
+from poe_desktop.run.worker import StreamWorker, end_thread, start_on_thread
 
 pytestmark = pytest.mark.gui  # a Qt event loop (pytest-qt's QApplication)
 

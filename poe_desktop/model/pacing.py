@@ -1,0 +1,155 @@
+"""How fast a run goes in the app: its measured rate, a pace a person can follow, and the
+sampler's thread count, chosen by measurement. Plain Python, no Qt: the worker uses it
+and the tests drive it with their own clock."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import torch
+
+RATE_WINDOW_S = 2.0  # the status bar's steps/s is the average over this much recent time
+
+
+class RateMeter:
+    """Steps per second over the last `span` seconds (the true recent average, not a
+    smoothed guess), and the time the remaining steps will take at that rate.
+
+    A gap longer than the span between two steps (a pause, or a very slow step) starts
+    the average afresh, so that a pause does not drag the rate down for the seconds after
+    it; until the next step the rate is that one long step's."""
+
+    def __init__(self, span: float = RATE_WINDOW_S) -> None:
+        self.span = span
+        self._times: deque[float] = deque()
+        self._gap: float | None = None  # the long step that started the average afresh
+
+    def add(self, when: float) -> None:
+        if self._times and when - self._times[-1] > self.span:
+            self._gap = when - self._times[-1]
+            self._times.clear()
+        self._times.append(when)
+        while len(self._times) > 2 and when - self._times[1] >= self.span:
+            self._times.popleft()
+
+    def rate(self) -> float:
+        """Steps per second between the oldest and newest step in the window; 0 before
+        two steps were seen."""
+        if len(self._times) < 2:
+            return 1.0 / self._gap if self._gap else 0.0
+        span = self._times[-1] - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+    def seconds_left(self, steps_left: int) -> float | None:
+        rate = self.rate()
+        return steps_left / rate if rate > 0 else None
+
+
+class DrawBudget:
+    """How often the view may redraw while a run streams in, so that drawing takes at most
+    `share` of the time and the sampler keeps the rest.
+
+    A redraw's cost is measured (`add`: seconds from the start of a paint to the window's
+    frame on screen), not assumed: on a GPU it is about a millisecond and the view keeps
+    up with every step; with software OpenGL on two cores each redraw composes the whole
+    window (10-25 ms, most of it spent beside the view's own scene) on the cores the
+    sampler runs on. The interval is the smoothed cost over `share`, between `fastest`
+    and `slowest` seconds."""
+
+    SMOOTHING = 0.2  # weight of the newest cost in the running average
+    OUTLIER_S = 1.0  # a longer "paint" was not one (an offscreen render, a hidden window)
+
+    def __init__(self, share: float = 0.15, fastest: float = 0.03,
+                 slowest: float = 0.5) -> None:
+        self.share, self.fastest, self.slowest = share, fastest, slowest
+        self.cost: float | None = None  # seconds, smoothed
+
+    def add(self, seconds: float) -> None:
+        if not 0.0 <= seconds < self.OUTLIER_S:
+            return
+        self.cost = seconds if self.cost is None else \
+            self.cost + self.SMOOTHING * (seconds - self.cost)
+
+    def summary(self) -> str:
+        """A line for a tooltip: what a redraw costs and how often a run redraws."""
+        if self.cost is None:
+            return ""
+        return (f"\nview: a redraw costs {1000 * self.cost:.0f} ms here, so a run redraws "
+                f"every {1000 * self.interval():.0f} ms or more")
+
+    def interval(self) -> float:
+        """The least time between two redraws of a streaming run, in seconds."""
+        if self.cost is None:
+            return self.fastest
+        return min(self.slowest, max(self.fastest, self.cost / self.share))
+
+
+class Pace:
+    """At most `steps_per_second` steps a second (None: as fast as the sampler goes).
+    A step may start no sooner than one period after the previous step started, so the
+    steps come out evenly spaced, and a slow step never earns a burst of quick ones."""
+
+    def __init__(self, steps_per_second: float | None = None) -> None:
+        self.steps_per_second = steps_per_second
+
+    def delay(self, started: float, now: float) -> float:
+        """Seconds to wait, at `now`, before the step after the one `started` then."""
+        if not self.steps_per_second:
+            return 0.0
+        return max(0.0, started + 1.0 / self.steps_per_second - now)
+
+
+class ThreadTrial:
+    """Chooses the sampler's torch thread count by timing the first steps of a run.
+
+    On a small machine the GUI thread (and a software OpenGL renderer) compete with the
+    sampler's threads; fewer threads can then be faster (up to 6x was measured on 2
+    cores under load). The trial times `trial_steps` steps with each candidate count,
+    keeps the fastest for the rest of the run, and remembers it per `key` (device and
+    run size) so later runs start with it. Thread counts do not change the results
+    (every product here reads whole rows), so the choice is free for reproducibility.
+    """
+
+    chosen: dict[tuple, int] = {}  # across runs in this process
+
+    def __init__(self, key: tuple, candidates: list[int] | None = None, trial_steps: int = 3,
+                 set_threads: Callable[[int], None] = torch.set_num_threads) -> None:
+        most = torch.get_num_threads()
+        self.key = key
+        self.candidates = candidates or sorted({most, max(1, most // 2)}, reverse=True)
+        self.trial_steps = trial_steps
+        self._set = set_threads
+        self._timings: dict[int, list[float]] = {n: [] for n in self.candidates}
+        self.threads = self.chosen.get(key)
+        if self.threads is None and len(self.candidates) == 1:
+            self.threads = self.candidates[0]
+        self._set(self.threads or self.candidates[0])
+
+    @property
+    def deciding(self) -> bool:
+        return self.threads is None
+
+    def record(self, seconds: float) -> None:
+        """The time the last step took; moves the trial on, and ends it when each
+        candidate has had its steps."""
+        if not self.deciding:
+            return
+        current = next(n for n in self.candidates if len(self._timings[n]) < self.trial_steps)
+        self._timings[current].append(seconds)
+        pending = [n for n in self.candidates if len(self._timings[n]) < self.trial_steps]
+        if pending:
+            self._set(pending[0])
+            return
+        # the median ignores one step slowed by something else (a GC, a repaint)
+        self.threads = min(self.candidates, key=lambda n: sorted(self._timings[n])[
+            self.trial_steps // 2])
+        self.chosen[self.key] = self.threads
+        self._set(self.threads)
+
+    def summary(self) -> str:
+        if self.deciding:
+            return "choosing threads"
+        measured = ", ".join(f"{n}: {1000 * sorted(t)[len(t) // 2]:.0f} ms/step"
+                             for n, t in self._timings.items() if t)
+        return f"{self.threads} thread(s)" + (f" ({measured})" if measured else "")

@@ -1,0 +1,174 @@
+"""Recordings of runs: the 3-D view's framebuffer at every step, with what an overlay says
+about it, handed to an encoder (encoders.py) that writes off the GUI thread.
+
+Rendering (OpenGL) must happen on the GUI thread, in an offscreen view of its own."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+
+from ..qt_utils import qimage_to_array
+from ..view.view3d import CloudView
+from .encoders import DEFAULT_FPS, BackgroundEncoder, RecordingError
+
+DEFAULT_SIZE = (800, 800)
+DEFAULT_HOLD_SECONDS = 1.5
+TURNTABLE_DEGREES_PER_STEP = 0.75
+
+
+# --------------------------------------------------------------------------- frames
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    """What an overlay says about a step."""
+
+    step: int  # 1-based
+    steps: int
+    t: float
+    experts: tuple[str, ...]
+    reward: str | None
+    ess: float
+    particles: int
+
+
+def overlay_lines(info: FrameInfo) -> list[str]:
+    return [
+        f"step {info.step}/{info.steps}   t = {info.t:.3f}",
+        "experts: " + (" × ".join(info.experts) if info.experts else "none"),
+        f"reward: {info.reward or 'off'}   ESS {info.ess:.1f}/{info.particles}",
+    ]
+
+
+def burn_text(image: QImage, lines: list[str], title: str | None = None) -> QImage:
+    """Write an overlay (and an optional title, centred at the top) into the image."""
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    scale = max(image.height() / 800, 0.5)
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setPixelSize(max(10, round(18 * scale)))
+    painter.setFont(font)
+    metrics = painter.fontMetrics()
+    pad, line_h = round(10 * scale), metrics.height()
+    if lines:
+        box_w = max(metrics.horizontalAdvance(t) for t in lines) + 2 * pad
+        box = QRect(pad, image.height() - pad - len(lines) * line_h - pad, box_w,
+                    len(lines) * line_h + pad)
+        painter.fillRect(box, QColor(0, 0, 0, 150))
+        painter.setPen(QColor(235, 235, 235))
+        for i, text in enumerate(lines):
+            painter.drawText(QPoint(box.x() + pad, box.y() + pad // 2 + (i + 1) * line_h - 4),
+                             text)
+    if title:
+        font.setBold(True)
+        font.setPixelSize(max(12, round(24 * scale)))
+        painter.setFont(font)
+        painter.setPen(QColor(245, 245, 245))
+        painter.drawText(QRect(0, pad, image.width(), 2 * line_h),
+                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, title)
+    painter.end()
+    return image
+
+
+class OffscreenView(CloudView):
+    """A CloudView of an exact size that is never shown on screen (it still needs a
+    display, or Xvfb, for its OpenGL context)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
+        self.setMinimumSize(64, 64)
+        self.setFixedSize(*size)
+        # the view's default look, sizes in the recording's own pixels: the Record button
+        # and `poe-desktop record --config` must draw the very same frames
+        self.set_world_size(False)
+        self.show()
+
+    def render(self, cloud: np.ndarray) -> QImage:
+        self.show_cloud(cloud)
+        return self.grabFramebuffer()
+
+
+class Recorder:
+    """Renders each step at a fixed size and hands it to a BackgroundEncoder.
+
+    The camera follows `camera_from` (the on-screen view) when given; with `turntable`
+    the camera also orbits a little at every step. `finish` holds the last frame for
+    `hold_seconds` before closing the file.
+    """
+
+    def __init__(self, path: str | Path, size: tuple[int, int] = DEFAULT_SIZE,
+                 fps: int = DEFAULT_FPS, overlay: bool = True, turntable: bool = False,
+                 hold_seconds: float = DEFAULT_HOLD_SECONDS, point_size: float | None = None,
+                 camera_from: CloudView | None = None) -> None:
+        self.encoder = BackgroundEncoder(path, size, fps)
+        self.view = OffscreenView(size)
+        if point_size is not None:
+            self.view.point_size = point_size
+        self.overlay, self.turntable, self.camera_from = overlay, turntable, camera_from
+        self.hold_frames = max(0, round(hold_seconds * fps))
+        self._last: np.ndarray | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.encoder.path
+
+    def add(self, cloud: np.ndarray, info: FrameInfo | None = None) -> None:
+        if self.camera_from is not None:
+            copy_camera(self.camera_from, self.view)
+        if self.turntable:
+            self.view.orbit(TURNTABLE_DEGREES_PER_STEP, 0)
+        image = self.view.render(cloud)
+        if self.overlay and info is not None:
+            burn_text(image, overlay_lines(info))
+        self._last = qimage_to_array(image)
+        self.encoder.submit(self._last)
+
+    def finish(self) -> Path:
+        try:
+            if self._last is not None:
+                for _ in range(self.hold_frames):
+                    self.encoder.submit(self._last)
+            return self.encoder.close()
+        finally:
+            self.dispose()
+
+    def abort(self) -> None:
+        try:
+            self.encoder.close()
+        except RecordingError:
+            pass
+        self.dispose()
+
+    def dispose(self) -> None:
+        self.view.close()
+        self.view.deleteLater()
+
+
+def copy_camera(source: CloudView, target: CloudView) -> None:
+    for key in ("center", "distance", "elevation", "azimuth", "fov"):
+        target.opts[key] = source.opts[key]
+    target.update()
+
+
+def compose_grid(images: list[QImage], titles: list[str], columns: int | None = None) -> QImage:
+    """Panels side by side (wrapping after `columns`), each with its title burnt in."""
+    columns = columns or len(images)
+    rows = math.ceil(len(images) / columns)
+    w, h = images[0].width(), images[0].height()
+    grid = QImage(w * columns, h * rows, QImage.Format.Format_RGB32)
+    grid.fill(QColor(20, 20, 24))
+    painter = QPainter(grid)
+    for i, (image, title) in enumerate(zip(images, titles, strict=True)):
+        panel = burn_text(image.convertToFormat(QImage.Format.Format_RGB32), [], title)
+        painter.drawImage(QPoint((i % columns) * w, (i // columns) * h), panel)
+    painter.end()
+    return grid
+

@@ -1,0 +1,227 @@
+"""What is on screen of a run: the 3-D view, the timeline, the plots and the status bar's
+step, rate, device and progress, kept up with a run's frames.
+
+Drawing is paced by a timer: if frames arrive faster than they can be drawn, the newest
+is shown and stale ones are skipped (the timeline still keeps every step). How often a
+streaming run redraws follows what a redraw costs here (`pacing.DrawBudget`), so that
+drawing takes at most a set share of the time the sampler could use. The view follows
+the newest frame unless the user moved the timeline back.
+
+What the cloud shows is chosen here too: its points' colours (`colour_by`, with the colour
+bar's range) and, when asked for, the predicted clean cloud x0_hat drawn bright with x_t
+faint around it (the noisy cloud stays in view, the prediction reads on top of it).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
+
+from ..model.colour_by import DEFAULT_MODE, Colouring, colours, previous_positions
+from ..model.frames import Frame
+from ..model.pacing import DrawBudget
+from ..panels import PopulationPanel, StatsPanel, TimelineBar
+from ..view.view3d import CloudView
+
+DRAW_INTERVAL_MS = 30
+NO_STEP, NO_T, NO_RATE, NO_DEVICE = "step –", "t –", "– steps/s", "device –"
+STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
+FAINT_ALPHA = 0.2  # of x_t while x0_hat is shown
+
+
+class FrameDisplay(QObject):
+    def __init__(self, frames: Sequence[Frame], view3d: CloudView, timeline: TimelineBar,
+                 stats: StatsPanel, parent: QObject | None = None,
+                 population: PopulationPanel | None = None) -> None:
+        super().__init__(parent)
+        self.frames, self.view3d, self.timeline, self.stats = frames, view3d, timeline, stats
+        self.population = population  # every particle of the shown step (paced itself)
+        self.trails = False  # draw the shown particle's trail
+        self.paused = False  # the rate then reads "paused", not the last steps' rate
+        self.colour_by = DEFAULT_MODE  # what the points' colours show (colour_by.MODES)
+        self.denoised = False  # draw x0_hat, bright, with x_t faint
+        self.colour_bar = None  # widgets.ColourBar: the range `colour_by` maps, if any
+        self.device = "cpu"
+        self._shown = -1  # index of the frame on screen
+        self._follow = True  # the view follows the newest frame
+        self._dirty = False
+        self.budget = DrawBudget()
+        view3d.painted.connect(self.budget.add)
+        self._drawn_at = -math.inf  # when a streaming run's frame was last drawn
+        self._stats_at = 0.0  # when the plots were last updated
+        self.step_label, self.t_label = QLabel(NO_STEP), QLabel(NO_T)
+        self.rate_label, self.device_label = QLabel(NO_RATE), QLabel(NO_DEVICE)
+        for label, tip in ((self.step_label, "The step on screen, of the run's steps"),
+                           (self.t_label, "Its noise level: t = 1 is noise, t = 0 the clean cloud"),
+                           (self.rate_label, "Steps a second over the last seconds, and the time "
+                            "left at that rate"),
+                           (self.device_label, "Where the sampler runs")):
+            label.setToolTip(tip)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("runProgress")
+        self.progress.setMaximumWidth(180)
+        self.progress.setToolTip("Steps done of the run's steps")
+        timeline.stepChosen.connect(self._on_timeline)
+        self._stats_timer = QTimer(self, singleShot=True, timeout=self.update_stats)
+        self._timer = QTimer(self, interval=DRAW_INTERVAL_MS, timeout=self._on_tick)
+        self._timer.start()
+
+    def status_widgets(self) -> list[QWidget]:
+        return [self.step_label, self.t_label, self.rate_label, self.device_label,
+                self.progress]
+
+    def set_device(self, device: str) -> None:
+        self.device = device
+        self.device_label.setText(f"device {device}")
+
+    def frame_added(self) -> None:
+        """A frame reached `frames`: drawn at the next tick."""
+        self._dirty = True
+
+    def _on_tick(self) -> None:
+        """The newest frame, at most as often as the draw budget allows."""
+        if time.perf_counter() - self._drawn_at >= self.budget.interval():
+            self.draw_pending()
+
+    def draw_pending(self) -> None:
+        """The newest frame on screen now, if one arrived since the last draw."""
+        if not self._dirty or not self.frames:
+            return
+        self._dirty = False
+        self._drawn_at = time.perf_counter()
+        self.timeline.set_count(len(self.frames), follow=self._follow)
+        if self._follow:
+            self.show_frame(len(self.frames) - 1)
+        self.update_stats()
+        f = self.frames[-1]
+        self.show_rate()
+        if f.threads:
+            self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
+            self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}"
+                                         f"{self.budget.summary()}")
+        self.progress.setRange(0, f.steps)
+        # setValue repaints at once, which beside the GL view composes the whole window
+        # (~10 ms a frame here); with updates off it waits for the next paint instead
+        self.progress.setUpdatesEnabled(False)
+        self.progress.setValue(f.index + 1)
+        self.progress.setUpdatesEnabled(True)
+
+    def show_rate(self) -> None:
+        if self.paused:
+            self.rate_label.setText("paused")
+        elif self.frames:
+            f = self.frames[-1]
+            last = f.index + 1 >= f.steps  # a finished run has nothing left to wait for
+            left = "" if f.seconds_left is None or last else f" · {f.seconds_left:.0f} s left"
+            self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
+        else:
+            self.rate_label.setText(NO_RATE)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self.show_rate()
+
+    def update_stats(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._stats_at >= STATS_INTERVAL_S:
+            self._stats_at = now
+            # the tab on screen now; at a run's end (force) every tab
+            self.stats.update_from(self.frames, all_tabs=force)
+        elif not self._stats_timer.isActive():  # so that the last steps before a pause show
+            self._stats_timer.start(int(1000 * (self._stats_at + STATS_INTERVAL_S - now)) + 1)
+
+    def flush(self) -> None:
+        """The last frames and the plots, at once (a run ended)."""
+        self.draw_pending()
+        self.update_stats(force=True)
+
+    def show_frame(self, index: int) -> None:
+        """Put step `index` of the timeline on screen."""
+        frame = self.frames[index]
+        self._draw_cloud(frame, self.frames[index - 1] if index > 0 else None)
+        if self.population is not None:
+            self.population.show_frame(frame)
+        self.stats.show_step(frame)  # the plots' cursor and the weights of this step
+        self._shown = index
+        self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
+        self.t_label.setText(f"t {frame.t:.3f}")
+        self.timeline.set_text(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+
+    def show_newest(self) -> None:
+        """Put the newest step on screen now (view, timeline, plots), not at the next redraw."""
+        if self.frames:
+            self._follow, self._dirty = True, True
+            self.flush()
+
+    def _draw_cloud(self, frame: Frame, previous: Frame | None) -> None:
+        """The cloud (or x0_hat, bright, over x_t, faint) in the colours of `colour_by`,
+        its trail, and the colour bar's range."""
+        denoised = self.denoised and frame.denoised is not None
+        bright = frame.denoised if denoised else frame.cloud
+        shown = colours(self.colour_by, bright, previous_positions(frame, previous, denoised))
+        if denoised:
+            span = None if shown.low is None else (shown.low, shown.high)
+            faint = colours(self.colour_by, frame.cloud, previous_positions(frame, previous),
+                            span, FAINT_ALPHA)
+            self.view3d.show_cloud(frame.cloud, faint.rgba)
+            self.view3d.show_denoised(frame.denoised, shown.rgba)
+        else:  # own colours: the view's own path
+            self.view3d.show_cloud(frame.cloud, None if shown.low is None else shown.rgba)
+            self.view3d.show_denoised(None)
+        trail = frame.denoised_trail if denoised else frame.trail
+        if self.trails and trail is not None:
+            self.view3d.show_trails(trail, bright, shown.rgba)
+        if self.colour_bar is not None:
+            self.colour_bar.show_colouring(shown)
+
+    def set_colour_by(self, mode: str) -> None:
+        """Colour the points by `mode` (a key of colour_by.MODES)."""
+        self.colour_by = mode
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
+        elif self.colour_bar is not None:
+            self.colour_bar.show_colouring(Colouring(mode, np.zeros((0, 4), np.float32)))
+
+    def set_denoised(self, on: bool) -> None:
+        """Draw the predicted clean cloud x0_hat, bright, with x_t faint."""
+        self.denoised = bool(on)
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
+
+    def shown_frame(self) -> Frame | None:
+        return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None
+
+    def set_trails(self, on: bool) -> None:
+        self.trails = on
+        self.view3d.trails.setVisible(on)
+        if self.shown_frame() is not None:
+            self.show_frame(self._shown)
+
+    def clear(self) -> None:
+        """No run on screen: the plots, the timeline, the progress and the status bar's
+        step, t, rate and device emptied."""
+        self._shown, self._follow, self._dirty, self.paused = -1, True, False, False
+        for label, text in ((self.step_label, NO_STEP), (self.t_label, NO_T),
+                            (self.rate_label, NO_RATE), (self.device_label, NO_DEVICE)):
+            label.setText(text)
+        self.device_label.setToolTip("Where the sampler runs")
+        self.stats.clear()
+        if self.population is not None:
+            self.population.clear()
+        self.timeline.clear()
+        self.progress.reset()  # no value: the bar shows no progress, no "0 %"
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._stats_timer.stop()
+
+    def _on_timeline(self, value: int) -> None:
+        if not self.frames:
+            return
+        self._follow = value >= len(self.frames) - 1
+        self.show_frame(min(value, len(self.frames) - 1))
