@@ -51,7 +51,27 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
                         help="with --autorun --screenshot: the step to capture (1-based), "
                         "'mid' (half the run's steps) or 'end' (default). The run pauses "
                         "right after that step; a shorter run is captured at its last step")
-    return parser.parse_args(argv)
+    parser.add_argument("--look", metavar="FILE", type=Path,
+                        help="how to draw clouds (a poe-look/1 file from View › Save look…); "
+                        "default: the saved one, or the one a --config file was saved with")
+    parser.add_argument("--view-image", metavar="PATH", type=Path,
+                        help="write the 3-D view alone as a PNG (as File › Save view image) "
+                        "at the run's end (with --autorun) or at once, then exit")
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH",
+                        help="with --view-image: its size (default: the view's)")
+    args = parser.parse_args(argv)
+    if args.size is not None and args.view_image is None:
+        parser.error("--size goes with --view-image")
+    return args
+
+
+def _size(text: str) -> tuple[int, int]:
+    from .record.encoders import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +97,17 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         except WeightsError:
             pass  # unusable weights: the window says what is wrong when a run starts
+    from .model.look import look_from_dict, read_look
+
+    look = None
+    try:
+        if args.look is not None:
+            look = read_look(args.look)
+        elif config is not None and config.get("look"):
+            look = look_from_dict(config["look"], f"{args.config}: look")
+    except ValueError as err:
+        print(f"poe-desktop: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return EXIT_USAGE
@@ -84,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
 
     from .gui_gc import collected_on_gui_thread
+    from .window.looks import show_look
     from .window.main_window import MainWindow  # before the QApplication exists: see view3d
 
     app = pg.mkQApp("PoE Desktop")
@@ -94,15 +126,20 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as err:  # a configuration the panels cannot hold
             print(f"poe-desktop: error: {args.config}: {err}", file=sys.stderr)
             return EXIT_USAGE
+        if look is not None:
+            show_look(window, look)
         return _show(app, window, args)
 
 
 def _show(app, window, args: argparse.Namespace) -> int:
-    """Run the window; with --screenshot, capture it (see --screenshot-step) and leave."""
+    """Run the window; with --screenshot or --view-image, capture it (see
+    --screenshot-step) and leave."""
     from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 
+    from .window.view_controls import write_view_image
+
     window.show()
-    if args.screenshot is None:
+    if args.screenshot is None and args.view_image is None:
         if args.autorun:
             QTimer.singleShot(0, window.run)
         return int(app.exec())
@@ -124,11 +161,16 @@ def _show(app, window, args: argparse.Namespace) -> int:
         if done:
             return
         window.show_newest()  # the step asked for, drawn now, not at the next redraw
-        if window.save_screenshot(args.screenshot):
-            print(args.screenshot)
+        written = ((args.screenshot is None or window.save_screenshot(args.screenshot))
+                   and (args.view_image is None
+                        or write_view_image(window, args.view_image, args.size)))
+        if written:
+            for path in (args.screenshot, args.view_image):
+                if path is not None:
+                    print(path)
             finish(0)
         else:
-            finish(EXIT_FAILURE, window.last_error or f"could not write {args.screenshot}")
+            finish(EXIT_FAILURE, window.last_error or "could not write the image")
 
     def start() -> None:
         steps = window.sampler_panel.steps.value()

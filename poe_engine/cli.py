@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from .options import (
     add_precision_option,
     add_sampler_options,
     color_list,
+    folder_path,
     number,
     parse_with_config,
     replay_setup,
@@ -48,12 +50,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
     config, composition, events = replay_setup(args, experts, device)
+    # the precision and layers resolved once, as recorded: the run measures nothing more
+    settings = replace(settings, precision=config["precision"], layers=config["layers"],
+                       keep_particles=args.save_particles)
     result = run(composition, settings, args.sampler, args.seed, device, events=events)
     # What the run did (so a replay computes the same numbers): the .npz meta, a superset
     # of the configuration, which --config reads back.
     config = steering.config_from_records(config, result.records)
     result.meta = trajectory_meta(config, len(result.records))
-    writes = [(out, result.save_npz)]
+    writes = [(out, lambda path: result.save_npz(path, args.save_particles))]
     if ply is not None:
         writes.append((ply, lambda path: write_ply(path, result.final)))
     if saved_config is not None:
@@ -151,6 +156,9 @@ def build_parser() -> Parser:
     p.add_argument("--ply", metavar="PATH", help="also write the final cloud as a .ply")
     p.add_argument("--save-config", metavar="PATH",
                    help="also write the run's configuration as .json, for --config")
+    p.add_argument("--save-particles", action="store_true",
+                   help="also keep the final population in the .npz: every particle's cloud "
+                        "(final_particles, L x N x 6) and its log-weight (final_log_weights)")
     p.set_defaults(func=cmd_sample)
     parser.commands["sample"] = p
 
@@ -159,7 +167,7 @@ def build_parser() -> Parser:
     p.add_argument("--colors", type=color_list, default="red,green,blue")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     add_precision_option(p)
-    p.add_argument("--weights", type=Path, default=DEFAULT_DIR)
+    p.add_argument("--weights", type=folder_path, default=DEFAULT_DIR)
     p.add_argument("--json", help="also write the numbers to this JSON file")
     p.add_argument("--record", action="store_true",
                    help="store the numbers in the weights' manifest")
@@ -172,7 +180,8 @@ def build_parser() -> Parser:
     p.add_argument("--lr", type=number(1e-8, 1.0), default=2e-3)
     p.add_argument("--seed", type=number(*SEED_RANGE, integer=True), default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--out", type=Path, default=DEFAULT_DIR, help="folder for weights + manifest")
+    p.add_argument("--out", type=folder_path, default=DEFAULT_DIR,
+                   help="folder for weights + manifest")
     p.add_argument("--eval-seeds", type=seed_list, default=[0, 1],
                    help="seeds of the fidelity check stored in the manifest ('' for none)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, cut, one_line
-from .paths import stat_input
+from .paths import stat_input, suffix_of
 from .spec import CONFIG_KEYS, RUN_KEYS, check_config
 
 # A configuration is a few hundred bytes; a file (or an .npz's meta) larger than this is
@@ -71,6 +71,7 @@ def write_trajectory_npz(
     t: np.ndarray,
     meta: dict,
     steered: dict[str, np.ndarray] | None = None,
+    population: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """The .npz of `poe-engine sample`: trajectory (T, N, 6), final (N, 6), log_weights
     (T, L), ess (T), resampled (T), t (T) and meta (a JSON string). `meta` must be
@@ -78,9 +79,11 @@ def write_trajectory_npz(
     through `trajectory_meta`. `steered`: more columns of T rows, what each step multiplied
     together (`steering.columns`: expert_weights (T, 4), reward (T), reward_strength (T)),
     and the particle system (`trajectory.particle_columns`: ancestors (T, L), reward_scale,
-    acceptance, log_z (T))."""
+    acceptance, log_z (T)). `population`: the last step's every particle (L, N, 6) and
+    their log-weights (L), saved as final_particles and final_log_weights. The file is
+    written at `path` as given (run.NPZ stays run.NPZ)."""
     path = Path(path)
-    if path.suffix != ".npz":
+    if suffix_of(path) != ".npz":  # as `paths.check_output_path` checked it
         raise ValueError(f"{path}: the output file must end in .npz")
     trajectory = np.asarray(trajectory, dtype=np.float32)
     if trajectory.ndim != 3 or trajectory.shape[2] != 6 or len(trajectory) == 0:
@@ -95,10 +98,17 @@ def write_trajectory_npz(
     for name, values in columns.items():
         if len(values) != len(trajectory):
             raise ValueError(f"{name} has {len(values)} steps, the trajectory {len(trajectory)}")
-    np.savez_compressed(
-        path, trajectory=trajectory, final=trajectory[-1], **columns,
-        meta=np.array(json.dumps(meta)),
-    )
+    if population is not None:
+        particles, weights = (np.asarray(population[0], dtype=np.float32),
+                              np.asarray(population[1], dtype=np.float64))
+        shape = (columns["log_weights"].shape[1], trajectory.shape[1], 6)
+        if particles.shape != shape or weights.shape != shape[:1]:
+            raise ValueError(f"the final population must be {shape} with {shape[0]} "
+                             f"log-weights, got {particles.shape} and {weights.shape}")
+        columns |= {"final_particles": particles, "final_log_weights": weights}
+    with open(path, "wb") as f:  # a name, numpy would append .npz to run.NPZ
+        np.savez_compressed(f, trajectory=trajectory, final=trajectory[-1], **columns,
+                            meta=np.array(json.dumps(meta)))
     return path
 
 
@@ -140,7 +150,7 @@ def load_config(path: str | Path) -> dict:
         raise InputError(f"{path}: cannot read: a folder, not a configuration file")
     if not stat.S_ISREG(info.st_mode):
         raise InputError(f"{path}: cannot read: not a regular file")
-    if path.suffix == ".npz":
+    if suffix_of(path) == ".npz":
         text = _npz_meta(path)
     else:
         if info.st_size > MAX_CONFIG_BYTES:
@@ -159,7 +169,7 @@ def load_config(path: str | Path) -> dict:
         except UnicodeDecodeError:
             raise InputError(f"{path}: not a text file (not UTF-8)") from None
     config = _parse_json(path, text)
-    if path.suffix == ".npz" and isinstance(config, dict):
+    if suffix_of(path) == ".npz" and isinstance(config, dict):
         config = {k: v for k, v in config.items()
                   if k == "format" or k in CONFIG_KEYS + RUN_KEYS}
     return check_config(config, str(path))

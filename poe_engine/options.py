@@ -17,7 +17,7 @@ import torch
 from .errors import InputError, number_problem, shown
 from .experts import parse_experts
 from .exports import load_config
-from .precision import PRECISIONS, resolve_precision
+from .precision import DTYPES, PRECISIONS, resolve_precision
 from .reward import MAX_STRENGTH, ColorReward, parse_color
 from .runs import check_checksums, checksums, composition_for
 from .runs import resolve_device as _resolve_device
@@ -39,6 +39,7 @@ from .spec import (
     RunSpec,
     config_from_args,
 )
+from .stacked import LAYERS, resolve_layers
 from .weights import DEFAULT_DIR
 from .world import SEED_RANGE
 
@@ -127,6 +128,13 @@ def _experts(text: str) -> str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def folder_path(text: str) -> Path:
+    """An argparse `type` for a folder: not empty (argparse names the option)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path: give a folder")
+    return Path(text)
+
+
 def resolve_device(name: str):
     return _resolve_device(name, lambda msg: print(f"poe-engine: warning: {msg}", file=sys.stderr))
 
@@ -176,7 +184,11 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
                         "moves target the reward-tilted level; weights before them)")
     p.add_argument("--device", choices=DEVICES, default="auto")
     add_precision_option(p)
-    p.add_argument("--weights", type=Path, default=DEFAULT_DIR, help="expert weights folder")
+    p.add_argument("--layers", choices=LAYERS, default="auto",
+                   help="the experts' CPU layers: fused (oneDNN's linear+SiLU) or plain; "
+                        "auto: fused where a start-up probe measures it faster")
+    p.add_argument("--weights", type=folder_path, default=DEFAULT_DIR,
+                   help="expert weights folder")
     # A configuration's keys that no option sets (`parse_with_config` fills them).
     p.set_defaults(**dict.fromkeys(RUN_KEYS))
 
@@ -236,14 +248,16 @@ def spec_from(args: argparse.Namespace) -> RunSpec:
 
 
 def replay_setup(args: argparse.Namespace, experts: dict, device: torch.device):
-    """The configuration a run of parsed sampler options starts from (the device and
-    precision that will run, not 'auto'; the checksums of `experts`), its composition and
-    its steering events. InputError where a --config file was made with other weights."""
+    """The configuration a run of parsed sampler options starts from (the device, precision
+    and CPU layers that will run, not 'auto', so that its replay measures nothing and
+    computes the same numbers; the checksums of `experts`), its composition and its
+    steering events. InputError where a --config file was made with other weights."""
     check_checksums(args.checksums, checksums(experts), args.config)
     spec = spec_from(args)
+    precision = resolve_precision(args.precision, device)
+    layers = resolve_layers(args.layers, device, DTYPES[precision])
     spec = spec.replace(device=device.type, checksums=tuple(checksums(experts).items()),
-                        settings=replace(spec.settings,
-                                         precision=resolve_precision(args.precision, device)))
+                        settings=replace(spec.settings, precision=precision, layers=layers))
     composition = composition_for(experts, spec.controls)
     return spec.to_dict(), composition, list(spec.steering)
 

@@ -23,6 +23,12 @@ def stat_input(path: str | Path) -> os.stat_result:
                          ) from None
 
 
+def suffix_of(path: str | os.PathLike) -> str:
+    """A file name's suffix as every check and writer here compares it: lower case (a
+    run.NPZ is an .npz)."""
+    return Path(path).suffix.lower()
+
+
 def check_output_path(
     option: str | None,
     path: str | os.PathLike,
@@ -54,7 +60,7 @@ def check_output_path(
             raise InputError(f"{label}: names a folder; give a file name")
         if suffixes and name.lower() in suffixes:
             raise InputError(f"{label}: no file name before {name}")
-        if suffixes and target.suffix.lower() not in suffixes:
+        if suffixes and suffix_of(target) not in suffixes:
             raise InputError(f"{label}: the output file must end in {' or '.join(suffixes)}")
         if not target.stem.strip():
             raise InputError(f"{label}: blank file name")

@@ -197,17 +197,20 @@ class Composition:
         with self._lock:
             self.reward_enabled = bool(enabled)
 
-    def snapshot(self, dtype: torch.dtype = torch.float32) -> Snapshot:
+    def snapshot(self, dtype: torch.dtype = torch.float32, fused: bool | None = None
+                 ) -> Snapshot:
         """The experts and reward in play now; `dtype` is the precision of the experts'
-        matrix products (float32 or bfloat16)."""
+        matrix products (float32 or bfloat16); `fused` forces the stacks' CPU layout
+        (None: `self.fused`)."""
         with self._lock:
             experts = tuple(
                 (s.expert, s.weight) for s in self.slots.values() if s.enabled and s.weight > 0
             )
             reward = self.reward if self.reward_enabled else None
-        return Snapshot(experts, reward, self._groups(experts, dtype), dtype)
+        fused = self.fused if fused is None else fused
+        return Snapshot(experts, reward, self._groups(experts, dtype, fused), dtype)
 
-    def _groups(self, experts, dtype: torch.dtype) -> tuple:
+    def _groups(self, experts, dtype: torch.dtype, fused: bool | None) -> tuple:
         """Experts that share a `group_key`, as stacks (a lone one too: its time features
         are then folded once per call as well)."""
         if not self.grouped:
@@ -220,9 +223,9 @@ class Composition:
         groups = []
         for indices in members.values():
             chosen = [experts[i][0] for i in indices]
-            cache_key = (tuple(id(e) for e in chosen), dtype, self.graphs, self.fused)
+            cache_key = (tuple(id(e) for e in chosen), dtype, self.graphs, fused)
             if cache_key not in self._stacks:
-                self._stacks[cache_key] = AxisFlowStack(chosen, dtype, self.fused, self.graphs)
+                self._stacks[cache_key] = AxisFlowStack(chosen, dtype, fused, self.graphs)
             groups.append((self._stacks[cache_key], tuple(indices)))
         return tuple(groups)
 

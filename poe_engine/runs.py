@@ -109,10 +109,11 @@ class RunResult:
     def trajectory(self) -> Trajectory:
         return Trajectory.from_records(self.records)
 
-    def save_npz(self, path: str | Path) -> Path:
+    def save_npz(self, path: str | Path, particles: bool = False) -> Path:
         """trajectory (T, N, 6), final (N, 6), log_weights (T, L), ess (T), the steered
-        columns (`steering.columns`), meta (JSON)."""
-        return self.trajectory().save_npz(path, self.meta)
+        columns (`steering.columns`), meta (JSON); with `particles`, final_particles
+        (L, N, 6) and final_log_weights (L) (the run must keep its particles)."""
+        return self.trajectory().save_npz(path, self.meta, particles)
 
 
 def run(
@@ -124,10 +125,16 @@ def run(
     meta: dict | None = None,
     events: Iterable[steering.SteeringEvent] = (),
 ) -> RunResult:
-    """Run to the end; `events` (steering) are applied to `composition` at their steps."""
+    """Run to the end; `events` (steering) are applied to `composition` at their steps.
+    With `settings.keep_particles`, the last record alone keeps its particles (each
+    step's are let go as the next one comes: a run's every particle may not fit)."""
     if sampler not in SAMPLERS:
         raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     start = time.perf_counter()
     stream = SAMPLERS[sampler](composition, settings, seed=seed, device=device)
-    records = list(steering.replayed(composition, events, stream))
+    records: list[StepRecord] = []
+    for record in steering.replayed(composition, events, stream):
+        if records:
+            records[-1].particles = None
+        records.append(record)
     return RunResult(records, time.perf_counter() - start, settings, meta or {})

@@ -29,6 +29,7 @@ from .flow import time_grid
 from .moves import langevin_step, mala_steps, ode_step, tilted_langevin_steps
 from .precision import DTYPES, PRECISIONS, resolve_precision
 from .product import Composition, Snapshot
+from .stacked import LAYERS, resolve_layers
 from .weighting import adaptive_scale, ess_of, log_mean_increment, resample
 from .world import DEFAULT_POINTS, NOISE, SEED_RANGE, make_generator
 
@@ -60,6 +61,7 @@ class SamplerSettings:
     kernel: str = "ula"  # Langevin refinement: ula (unadjusted) | mala (Metropolis-adjusted)
     moves: str = "tilted"  # whether the Langevin moves see the reward: blind | tilted (`ais`)
     precision: str = "auto"  # of the experts' matrix products: auto | fp32 | bf16
+    layers: str = "auto"  # the CPU layer path (`stacked.LAYERS`): auto | fused | plain
     keep_particles: bool = False  # put every particle into each record
 
     # Allowed ranges: (low, high), inclusive.
@@ -96,6 +98,8 @@ class SamplerSettings:
             raise InputError(f"moves must be one of {', '.join(MOVES)}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if self.layers not in LAYERS:
+            raise InputError(f"layers must be one of {', '.join(LAYERS)}")
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -198,12 +202,15 @@ def _check_finite(x: torch.Tensor, k: int, t: float) -> None:
 
 
 def _start(settings: SamplerSettings, seed: int, device: torch.device | str):
-    """The run's random generator, its noise clouds (L, N, 6), its level grid and the
-    precision of the experts' products."""
+    """The run's random generator, its noise clouds (L, N, 6), its level grid, the
+    precision of the experts' products and whether their CPU layers are fused (None:
+    the composition's own choice, where settings.layers is 'auto')."""
     generator = make_generator(seed, device)
     x = NOISE.sample(settings.particles, settings.points, generator, device)
     precision = resolve_precision(settings.precision, device)
-    return generator, x, time_grid(settings.steps), precision
+    fused = (None if settings.layers == "auto"
+             else resolve_layers(settings.layers, device, DTYPES[precision]) == "fused")
+    return generator, x, time_grid(settings.steps), precision, fused
 
 
 def euler(
@@ -218,10 +225,10 @@ def euler(
     selection, no resampling); otherwise they are zero and particle 0 is shown.
     The particles are independent draws, so `log_z` is log mean exp R(x) of the step.
     """
-    _, x, grid, precision = _start(settings, seed, device)
+    _, x, grid, precision, fused = _start(settings, seed, device)
     zeros = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
     for k in range(settings.steps):
-        product = composition.snapshot(DTYPES[precision])
+        product = composition.snapshot(DTYPES[precision], fused)
         x = ode_step(product, x, grid[k], grid[k + 1], settings.ode_scale)
         _check_finite(x, k, grid[k + 1])
         reward = product.log_reward(x)
@@ -295,7 +302,7 @@ def ais(
     the host: ancestors are drawn at every step and used only where resampling is due.
     Weights, ESS, rewards and resampling are computed in float64.
     """
-    generator, x, grid, precision = _start(settings, seed, device)
+    generator, x, grid, precision, fused = _start(settings, seed, device)
     log_w = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
     applied = torch.zeros_like(log_w)  # potential already folded into the weights
     log_z = torch.zeros((), device=x.device, dtype=torch.float64)
@@ -306,7 +313,7 @@ def ais(
     tilted = settings.moves == "tilted" and settings.weighting == "incremental"
     tests = _test_generator(seed, x.device) if tilted else None
     for k in range(settings.steps):
-        product = composition.snapshot(DTYPES[precision])
+        product = composition.snapshot(DTYPES[precision], fused)
         t_next = grid[k + 1]
 
         x = ode_step(product, x, grid[k], t_next, settings.ode_scale)

@@ -2,8 +2,10 @@
 
 A `RunSpec` holds everything a run depends on: the sampler and its settings, the
 controls of its first step (experts switched on and every expert's weight, the reward
-and its strength), the seed, the device and precision, the checksums of the expert
-weight files and the steering made during the run (`steering.py`). Its file format is
+and its strength), the seed, the device, the precision and the CPU layer path (in a
+run's own configuration those that ran, not 'auto': its replay measures nothing), the
+checksums of the expert weight files and the steering made during the run
+(`steering.py`). Its file format is
 a run configuration: a JSON object of format `poe-run-config/2` (/1 is read too), which
 `to_dict` writes and `from_dict` reads; `check_config` is the one place that says what
 a configuration may hold. `exports.py` reads and writes the files.
@@ -30,6 +32,7 @@ from .samplers import (
     WEIGHTING,
     SamplerSettings,
 )
+from .stacked import LAYERS
 from .steering import (
     STEERING_KEYS,
     Controls,
@@ -49,7 +52,7 @@ DEVICES = ("auto", "cpu", "cuda")
 CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
     "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "schedule",
-    "schedule_target", "resample_every", "kernel", "moves", "device", "precision",
+    "schedule_target", "resample_every", "kernel", "moves", "device", "precision", "layers",
 )
 # What a configuration that lacks a key ran with, where that is not today's default: the
 # key came later than the file (a missing key means the behaviour from before it), and a
@@ -58,13 +61,15 @@ BEFORE_THE_KEY = {"schedule": "constant", "moves": "blind"}
 # Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
 # each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
 # weights), and the changes made during the run (`steering.py`): a list of
-# {"step": k, and what changed from step k on: any of STEERING_KEYS}.
-RUN_KEYS = ("expert_weights", "checksums", "steering")
+# {"step": k, and what changed from step k on: any of STEERING_KEYS}. And how the app drew
+# the run (`look`: an object the app reads, poe_desktop/model/look.py; the engine only
+# carries it).
+RUN_KEYS = ("expert_weights", "checksums", "steering", "look")
 _INTEGERS = ("seed", "particles", "points", "steps", "langevin", "resample_every")
 _NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold", "schedule_target")
 _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
             "schedule": SCHEDULES, "kernel": KERNELS, "moves": MOVES, "device": DEVICES,
-            "precision": PRECISIONS}
+            "precision": PRECISIONS, "layers": LAYERS}
 # The configuration keys of the sampler's settings, and the SamplerSettings field each
 # one names: the one place where `langevin` is `langevin_steps`.
 SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
@@ -72,7 +77,8 @@ SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
                  "ess_threshold": "ess_threshold", "resampling": "resampling",
                  "weighting": "weighting", "schedule": "schedule",
                  "schedule_target": "schedule_target", "resample_every": "resample_every",
-                 "kernel": "kernel", "moves": "moves", "precision": "precision"}
+                 "kernel": "kernel", "moves": "moves", "precision": "precision",
+                 "layers": "layers"}
 # Ranges of the keys that SamplerSettings does not check.
 _RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
 
@@ -144,6 +150,10 @@ def _checked(key: str, value: Any) -> Any:
         return _named(key, value, AXES, _checksum)
     if key == "steering":
         return _steering(value)
+    if key == "look":
+        if not isinstance(value, dict):
+            raise InputError(f"look must be an object (a poe-look/1), got {shown(value)}")
+        return value
     if not isinstance(value, str) or value not in _CHOICES[key]:
         raise InputError(f"{key} must be one of {', '.join(_CHOICES[key])}, got {shown(value)}")
     return value

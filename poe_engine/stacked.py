@@ -15,7 +15,9 @@ How the layers then run depends on the device, and where it matters on a measure
   a batched fp32 product ran at half the speed of separate ones, and large unchunked
   batches at a third). Where oneDNN's fused linear+SiLU with prepacked weights measures
   faster than a product followed by SiLU (once per process and precision), that is used:
-  the SiLU then runs on the product's output while it is still in cache.
+  the SiLU then runs on the product's output while it is still in cache. The two agree
+  to rounding, not bit for bit, so a run records the path it took (`resolve_layers`, a
+  configuration's `layers`) and its replay takes that path without measuring.
 
 None of this changes what an expert computes: every layout agrees with the experts
 evaluated one by one to the products' rounding (tests/test_grouped_evaluation.py).
@@ -30,6 +32,7 @@ import time
 import torch
 from torch import nn
 
+from .errors import InputError
 from .experts import AxisFlowExpert, time_features
 from .world import NOISE, XYZ
 
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 4096  # CPU layouts: points per chunk
 _PROBE_REPEATS = 5  # of `fused_layers_pay`: a few milliseconds each on a CPU
 MAX_GRAPHS = 4  # CUDA: row counts captured per stack; others run without a graph
+# How the CPU layers run: measured (auto), oneDNN's fused linear+SiLU, or a product then SiLU.
+LAYERS = ("auto", "fused", "plain")
 
 
 class AxisFlowStack:
@@ -136,6 +141,24 @@ def _linear_silu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> t
 
 def _prepack(weight: torch.Tensor) -> torch.Tensor:
     return torch.ops.mkldnn._reorder_linear_weight(weight, CHUNK_ROWS)
+
+
+def resolve_layers(name: str, device: torch.device | str, dtype: torch.dtype) -> str:
+    """'auto' | 'fused' | 'plain' -> the CPU layer path a run on `device` takes: 'fused' or
+    'plain'. 'auto' measures (`fused_layers_pay`); off the CPU, and where this torch has
+    no fused layers, it is 'plain' (a 'fused' replay there computes a little differently:
+    a warning says so)."""
+    if name not in LAYERS:
+        raise InputError(f"layers must be one of {', '.join(LAYERS)}, got {name!r}")
+    if torch.device(device).type != "cpu":
+        return "plain"
+    if name == "auto":
+        return "fused" if fused_layers_pay(dtype) else "plain"
+    if name == "fused" and not fused_layers_available():
+        log.warning("the run used oneDNN's fused layers, which this torch lacks: plain "
+                    "layers instead (the numbers differ in the last digits)")
+        return "plain"
+    return name
 
 
 def fused_layers_available() -> bool:

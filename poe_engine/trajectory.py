@@ -67,6 +67,9 @@ class Trajectory:
     reward: tuple[str | None, ...]
     steered: dict[str, np.ndarray] = field(default_factory=dict)  # `steering.columns`
     system: dict[str, np.ndarray] = field(default_factory=dict)  # `particle_columns`
+    # the last step's every particle (L, N, 6) and their log-weights (L), where the last
+    # record holds its particles (`SamplerSettings.keep_particles`, the app's frames)
+    population: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_records(cls, records: Sequence) -> Trajectory:
@@ -74,6 +77,9 @@ class Trajectory:
         if not records:
             raise ValueError("a trajectory needs at least one step")
         clouds = [r.cloud if hasattr(r, "cloud") else r.best for r in records]
+        last = records[-1]
+        population = (None if getattr(last, "particles", None) is None
+                      else (_host(last.particles), _host(last.log_weights)))
         return cls(
             clouds=np.stack([_host(c) for c in clouds]),
             log_weights=np.stack([_host(r.log_weights) for r in records]),
@@ -84,6 +90,7 @@ class Trajectory:
             reward=tuple(r.reward for r in records),
             steered=columns(records),
             system=particle_columns(records),
+            population=population,
         )
 
     def __len__(self) -> int:
@@ -94,8 +101,12 @@ class Trajectory:
         """The last step's cloud (N, 6)."""
         return self.clouds[-1]
 
-    def save_npz(self, path: str | Path, meta: dict) -> Path:
-        """The .npz of `poe-engine sample` (`exports.write_trajectory_npz`)."""
+    def save_npz(self, path: str | Path, meta: dict, particles: bool = False) -> Path:
+        """The .npz of `poe-engine sample` (`exports.write_trajectory_npz`); with
+        `particles`, the final population too (ValueError where it was not kept)."""
+        if particles and self.population is None:
+            raise ValueError("the run kept no particles to save")
         return write_trajectory_npz(path, self.clouds, self.log_weights, self.ess,
                                     self.resampled, self.t, meta,
-                                    steered=self.steered | self.system)
+                                    steered=self.steered | self.system,
+                                    population=self.population if particles else None)

@@ -231,7 +231,8 @@ def load_axis_experts(
         path = directory / expert_file(axis)
         problem = _check_file(path, axis, manifest["files"].get(path.name), shapes, recipe)
         if problem:
-            raise WeightsError(f"{path}: {problem}; {rebuild_hint(directory)}")
+            blamed, problem = problem
+            raise WeightsError(f"{blamed}: {problem}; {rebuild_hint(directory)}")
         net = AxisFlowNet(hidden=recipe["hidden"], depth=recipe["depth"])
         try:
             state = load_file(str(path))
@@ -255,34 +256,46 @@ def manifest_checksums(directory: str | Path | None = None) -> dict[str, str]:
 
 
 def _check_file(path: Path, axis: str, entry: dict | None, shapes: dict[str, list[int]],
-                recipe: dict) -> str | None:
-    """What is wrong with the weight file of `axis`, or None. Reads its header only."""
+                recipe: dict) -> tuple[Path, str] | None:
+    """What is wrong with the weight file of `axis`, or None: the file to blame (the
+    weight file, or the manifest where the weight file is intact and the manifest's own
+    record of it is what disagrees) and the problem. Reads the file's header only."""
+    manifest = path.parent / MANIFEST
     if not path.is_file():
-        return "file not found"
+        return path, "file not found"
     if entry is None:
-        return "not listed in the manifest"
+        return path, "not listed in the manifest"
     size = path.stat().st_size
+    intact = sha256(path) == entry["sha256"]
     if "bytes" in entry and size != entry["bytes"]:
-        return (f"{size} bytes, the manifest says {entry['bytes']} (truncated or replaced "
-                "file)")
-    if sha256(path) != entry["sha256"]:
-        return "checksum does not match the manifest (corrupt or replaced file)"
+        if intact:  # the file is the one the manifest's checksum names: its size is wrong
+            return manifest, (f"files.{path.name}.bytes says {entry['bytes']}, but "
+                              f"{path.name} ({size} bytes) matches the manifest's checksum: "
+                              "the manifest was edited, not the file")
+        return path, (f"{size} bytes, the manifest says {entry['bytes']} (truncated or "
+                      "replaced file)")
+    if not intact:
+        return path, "checksum does not match the manifest (corrupt or replaced file)"
     try:
         with safe_open(str(path), "pt") as f:
             metadata = f.metadata() or {}
             found = {name: list(f.get_slice(name).get_shape()) for name in f.keys()}
     except Exception as err:  # safetensors raises several types for damaged headers
-        return f"cannot read ({cut(one_line(err), 80)})"
+        return path, f"cannot read ({cut(one_line(err), 80)})"
     if metadata.get("axis") != axis:
-        return (f"holds the expert of axis {shown(metadata.get('axis'))} (its own metadata), "
-                f"not {axis!r}: files swapped or renamed")
+        return path, (f"holds the expert of axis {shown(metadata.get('axis'))} (its own "
+                      f"metadata), not {axis!r}: files swapped or renamed")
     listed = entry["tensors"]
     for name in sorted(set(found) | set(listed) | set(shapes)):
         here, there, needed = found.get(name), listed.get(name), shapes.get(name)
+        if here != there and here == needed:  # the file is what the model needs
+            return manifest, (f"files.{path.name}.tensors: tensor {cut(name, 30)} has shape "
+                              f"{there} in the manifest, {here} in the file, as the model "
+                              "needs: the manifest was edited, not the file")
         if here != there:
-            return (f"tensor {cut(name, 30)} has shape {here} in the file, {there} in the "
-                    "manifest")
+            return path, (f"tensor {cut(name, 30)} has shape {here} in the file, {there} in "
+                          "the manifest")
         if here != needed:
-            return (f"tensor {cut(name, 30)} has shape {here}; the recipe (hidden "
-                    f"{recipe['hidden']}, depth {recipe['depth']}) needs {needed}")
+            return path, (f"tensor {cut(name, 30)} has shape {here}; the recipe (hidden "
+                          f"{recipe['hidden']}, depth {recipe['depth']}) needs {needed}")
     return None

@@ -341,7 +341,8 @@ WEIGHT_DAMAGE = {
     "hidden of a million": (_set("recipe", "hidden", 10**6), "recipe.hidden must lie in"),
     "negative depth": (_set("recipe", "depth", -1), "recipe.depth must lie in [1, 16]"),
     "a wrong tensor shape": (_set("files", X, "tensors", "mlp.0.bias", [255]),
-                             "tensor mlp.0.bias has shape [256] in the file, [255]"),
+                             f"{MANIFEST}: files.{X}.tensors: tensor mlp.0.bias has shape "
+                             "[255] in the manifest, [256] in the file, as the model needs"),
     "a checksum of the wrong kind": (_set("files", X, "sha256", None), "must be a string"),
 }
 
@@ -371,11 +372,25 @@ def test_damaged_weights_fail_in_one_line_with_the_rebuild_command(case, command
             f"rebuild with: poe-engine train --out {folder}")
 
 
-@pytest.mark.parametrize("weights", ["", "not-there", "a-file"])
+@pytest.mark.parametrize("weights", ["not-there", "a-file"])
 def test_weights_that_are_no_folder_fail_in_one_line(weights, tmp_path, capsys):
     (tmp_path / "a-file").write_text("")
     refused(cli.main, sample("--weights", weights), capsys, FAILURE, "manifest not found",
             "poe-engine train --out")
+
+
+@pytest.mark.parametrize("command, option", [
+    ("sample", "--weights"), ("record", "--weights"), ("evaluate", "--weights"),
+    ("train", "--out")])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_weights_folder_names_the_option(command, option, empty, tmp_path, capsys):
+    """'' is no folder (not the current one): the option is named, as bad input."""
+    if command == "record":
+        main, argv = record_cli.main, record(tmp_path, option, empty)
+    else:
+        main, argv = cli.main, [command, option, empty]
+    line = refused(main, argv, capsys, USAGE, f"argument {option}: empty path")
+    assert "manifest" not in line
 
 
 @pytest.mark.gui

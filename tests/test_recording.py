@@ -133,9 +133,9 @@ def no_sampling(monkeypatch):
     ("--fps", "1e12", "must be an integer"),
     ("--fps", "1000", "must lie in [1, 120]"),
     ("--point-size", "nan", "must be finite"),
-    ("--point-size", "-5", "must lie in [0.5, 50]"),
+    ("--point-size", "-5", "must lie in [0.005, 0.15]"),
     ("--point-size", "inf", "must be finite"),
-    ("--point-size", "1e9", "must lie in [0.5, 50]"),
+    ("--point-size", "1e9", "must lie in [0.005, 0.15]"),
     ("--size", "10x10", "size must lie between 64 and 4096"),
 ])
 def test_record_options_out_of_range_are_refused_before_sampling(option, value, message, qapp,

@@ -155,7 +155,8 @@ def test_browse_chooses_a_folder_for_frames_and_a_file_otherwise(qtbot, panel, t
 
 def test_state_round_trips(qtbot, panel):
     values = {"format": "GIF", "size": "1280x720", "overlay": False, "turntable": True,
-              "hold_seconds": 3.5, "path": "/somewhere/clip.gif", "keep_armed": True}
+              "hold_seconds": 3.5, "path": "/somewhere/clip.gif", "keep_armed": True,
+              "save_particles": True}
     assert panel.apply_state(values) == []
     assert panel.state() == values
     other = RecordingPanel()
@@ -166,8 +167,9 @@ def test_state_round_trips(qtbot, panel):
 
 @pytest.mark.parametrize("values, rejected", [
     ({"format": "AVI", "size": "3x3", "overlay": "yes", "turntable": 1,
-      "hold_seconds": float("nan"), "path": "", "keep_armed": None},
-     ["format", "size", "overlay", "turntable", "keep_armed", "hold_seconds", "path"]),
+      "hold_seconds": float("nan"), "path": "", "keep_armed": None, "save_particles": 1},
+     ["format", "size", "overlay", "turntable", "keep_armed", "save_particles", "hold_seconds",
+      "path"]),
     ({"hold_seconds": 11.0, "path": "a\0b", "size": ["800x800"]},
      ["size", "hold_seconds", "path"]),
     ({"hold_seconds": True, "path": 5, "format": None}, ["format", "hold_seconds", "path"]),
@@ -185,7 +187,8 @@ def test_every_control_is_named_and_explained(qtbot, panel):
     controls = [w for cls in (QComboBox, QCheckBox, QDoubleSpinBox, QLineEdit, QPushButton)
                 for w in panel.findChildren(cls)
                 if not (isinstance(w, QLineEdit) and isinstance(w.parent(), inner))]
-    assert len(controls) == 8
+    assert len(controls) == 9
     for widget in controls:
         assert widget.objectName() and widget.toolTip(), widget
     assert panel.findChild(QCheckBox, "recordKeepArmedCheck") is panel.keep_armed
+    assert panel.findChild(QCheckBox, "exportParticlesCheck") is panel.save_particles

@@ -19,7 +19,7 @@ from poe_desktop.view.camera import (
     camera_state,
     view_direction,
 )
-from poe_desktop.window.display import FAINT_ALPHA
+from poe_desktop.view.draw import FAINT_ALPHA
 from poe_engine.experts import MonochromeColorExpert
 from poe_engine.product import Composition
 from poe_engine.reward import ColorReward

@@ -1,4 +1,4 @@
-"""The 3-D view's shaded points, contrast floor, axes, view images and display options
+"""The 3-D view's shaded points, their rims, axes, view images and display options
 (gl_points.py, axes.py, view_image.py, view_menu.py, view3d.py), checked on the pixels
 that Mesa really draws."""
 
@@ -11,10 +11,16 @@ from PySide6.QtGui import QImage
 from poe_desktop.qt_utils import qimage_to_array
 from poe_desktop.view.axes import AXIS_COLORS
 from poe_desktop.view.gl_points import (
+    AMBIENT,
+    LIGHT_DIRECTION,
+    SHININESS,
+    SPECULAR,
     contrast_ratio,
     fit_contrast,
     luminance_bounds,
     relative_luminance,
+    rim_strength,
+    rim_tone,
 )
 from poe_desktop.view.view3d import BACKGROUND_RGB, CENTER, CloudView
 
@@ -140,19 +146,73 @@ def contrast_of(pixels: np.ndarray) -> np.ndarray:
     return contrast_ratio(pixels / 255.0, BG / 255.0)
 
 
-@pytest.mark.parametrize("rgb", [(0.0, 0.0, 1.0), (0.0, 0.0, 0.0)], ids=["blue", "black"])
-def test_dark_colours_keep_a_3_to_1_contrast_with_the_background(view, rgb) -> None:
+def lit(rgb, xy: np.ndarray) -> np.ndarray:
+    """What the shader makes of colour `rgb` at sprite coordinates `xy` (y up, |xy| < 1):
+    the headlight's ambient, diffuse and specular terms, in [0, 1]."""
+    normal = np.array([*xy, np.sqrt(1.0 - xy @ xy)])
+    halfway = LIGHT_DIRECTION + [0.0, 0.0, 1.0]
+    halfway /= np.linalg.norm(halfway)
+    shade = AMBIENT + (1.0 - AMBIENT) * max(normal @ LIGHT_DIRECTION, 0.0)
+    return np.clip(np.asarray(rgb) * shade + SPECULAR * max(normal @ halfway, 0.0) ** SHININESS,
+                   0.0, 1.0)
+
+
+def disc_geometry(mask: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """The disc's centre (x, y in pixels), its radius, and every pixel's distance from the
+    centre over the radius."""
+    ys, xs = np.nonzero(mask)
+    centre = np.array([xs.mean() + 0.5, ys.mean() + 0.5])
+    radius = np.sqrt(mask.sum() / np.pi)
+    yy, xx = np.indices(mask.shape)
+    return centre, radius, np.hypot(xx + 0.5 - centre[0], yy + 0.5 - centre[1]) / radius
+
+
+VIRIDIS_DARK_END = (0.267, 0.005, 0.329)
+
+
+@pytest.mark.parametrize("rgb", [(0.0, 0.0, 0.0), (0.0, 0.0, 1.0), VIRIDIS_DARK_END],
+                         ids=["black", "blue", "viridis-dark-end"])
+def test_dark_colours_keep_their_colour_and_get_a_rim_on_dark(view, rgb) -> None:
+    """Black, pure blue and viridis's dark end have little contrast with the dark
+    background: the view keeps them readable by a light rim at each point's edge, never
+    by changing their colour (they used to be lifted to grey, lavender and magenta)."""
     assert contrast_ratio(np.array(rgb), BG / 255.0) < 2.2  # the problem being solved
-    flat = one_point(view, rgb, size=30, shading=False)
-    pixels = flat[drawn_mask(flat)]
-    assert contrast_of(pixels).min() >= 2.95
-    shaded = one_point(view, rgb, size=30, shading=True)
-    pixels = shaded[drawn_mask(shaded)]
-    assert len(pixels) > 500
-    assert np.median(contrast_of(pixels)) >= 3.0
-    if rgb[2] == 1.0:  # the hue stays: blue is the strongest channel, red and green equal
-        mean = pixels.mean(axis=0)
-        assert mean[2] > 1.5 * mean[0] and abs(mean[0] - mean[1]) < 3, mean
+    shaded = one_point(view, rgb, size=40, shading=True)
+    mask = drawn_mask(shaded)
+    centre, radius, r = disc_geometry(mask)
+    col, row = np.floor(centre).astype(int)
+    xy = np.array([col + 0.5 - centre[0], centre[1] - row - 0.5]) / radius
+    expected = 255 * lit(rgb, xy)
+    assert np.abs(shaded[row, col] - expected).max() <= 4, (shaded[row, col], expected)
+    if rgb == (0.0, 0.0, 1.0):  # the hue stays: blue, with red and green equal and low
+        assert shaded[row, col, 2] > 200 and shaded[row, col, 0] < 40
+        assert abs(shaded[row, col, 0] - shaded[row, col, 1]) <= 1
+    edge = shaded[mask & (r > 0.94)]
+    limb = shaded[mask & (r > 0.8) & (r < 0.85)]  # just inside the rim: shaded, darker
+    assert edge.sum(-1).mean() > limb.sum(-1).mean() + 60, "a light rim around the limb"
+    if rgb == (0.0, 0.0, 0.0):
+        assert np.median(contrast_of(edge)) >= 3.0
+
+    flat = one_point(view, rgb, size=40, shading=False)
+    mask = drawn_mask(flat)
+    _, radius, r = disc_geometry(mask)
+    assert 17 <= radius <= 23, radius
+    inner = flat[mask & (r < 0.7)]
+    assert len(inner) > 500 and np.abs(inner - np.array(rgb) * 255).max() <= 1, \
+        "inside its rim a flat disc is its data colour"
+    rim = flat[mask & (r > 0.94)]
+    assert np.median(contrast_of(rim)) >= 3.0, "the rim keeps 3:1 with the background"
+
+
+def test_a_view_image_at_2x_keeps_the_colour_and_scales_the_rim(view) -> None:
+    one_point(view, (0.0, 0.0, 0.0), size=40, shading=False)
+    rgb = qimage_to_array(view.render_image(2))
+    mask = np.abs(rgb.astype(float) - BG).sum(axis=-1) > 6
+    _, radius, r = disc_geometry(mask)
+    assert 36 <= radius <= 44, radius
+    assert (rgb[mask & (r < 0.85)] == 0).all(), "the disc is black inside its rim"
+    rim = mask & (r > 0.85)
+    assert 2 * np.pi * radius * 2 <= rim.sum(), "a rim about 3 pixels wide at 2x"
 
 
 def test_colours_with_enough_contrast_are_drawn_as_they_are(view) -> None:
@@ -167,11 +227,10 @@ LIGHT = np.array([236, 236, 240])  # the light theme's view background
 def test_contrast_range_maths() -> None:
     assert contrast_ratio(np.ones(3), np.zeros(3)) == pytest.approx(21.0)
     dark, light = BG / 255, LIGHT / 255
-    floor, top = luminance_bounds(dark, 3.0, shaded=False)
+    floor, top = luminance_bounds(dark, 3.0)
     assert top == 1.0
     assert (floor + 0.05) / (relative_luminance(dark) + 0.05) == pytest.approx(3.0)
-    assert luminance_bounds(dark, 3.0, shaded=True)[0] > floor  # lighting darkens the rim
-    low, ceiling = luminance_bounds(light, 3.0, shaded=False)
+    low, ceiling = luminance_bounds(light, 3.0)
     assert low == 0.0
     assert (relative_luminance(light) + 0.05) / (ceiling + 0.05) == pytest.approx(3.0)
     for rgb in [(0, 0, 1), (0, 0, 0), (1, 1, 0), (1, 1, 1), (0.2, 0.8, 0.3)]:
@@ -181,18 +240,37 @@ def test_contrast_range_maths() -> None:
     assert np.allclose(fit_contrast(np.array([1.0, 0.0, 0.0]), dark, 3.0), [1, 0, 0])
     yellow = fit_contrast(np.array([1.0, 1.0, 0.0]), light, 3.0)  # darkened, still yellow
     assert yellow[0] == pytest.approx(yellow[1]) and yellow[2] == 0 and yellow[0] < 0.7
+    # the points' rim: light on dark, dark on light, full for the background's own colour
+    # and none from the contrast ratio up
+    assert rim_tone(dark)[0] > 0.7 and rim_tone(light)[0] < 0.3
+    assert contrast_ratio(np.array(rim_tone(dark)), dark) >= 3.0
+    assert contrast_ratio(np.array(rim_tone(light)), light) >= 3.0
+    assert rim_strength(dark, dark) == pytest.approx(1.0)
+    assert rim_strength(np.ones(3), light) > 0.8 and rim_strength(np.zeros(3), dark) > 0.8
+    assert 0.2 < rim_strength(np.array([0.0, 0.0, 1.0]), dark) < 0.6
+    assert rim_strength(np.array([1.0, 0.0, 0.0]), dark) == 0.0
+    assert rim_strength(np.zeros(3), light) == 0.0
 
 
 @pytest.mark.parametrize("rgb", [(1.0, 1.0, 1.0), (1.0, 1.0, 0.0)], ids=["white", "yellow"])
-def test_on_a_light_background_light_colours_are_darkened_to_3_to_1(view, rgb) -> None:
+def test_on_a_light_background_light_colours_keep_their_colour_with_a_dark_rim(
+        view, rgb) -> None:
     view.setBackgroundColor(tuple(LIGHT))
-    rgb_drawn = one_point(view, rgb, size=30, shading=False)
-    mask = np.abs(rgb_drawn - LIGHT).sum(axis=-1) > 6
-    assert mask.sum() > 500
-    assert contrast_ratio(rgb_drawn[mask] / 255, LIGHT / 255).min() >= 2.95
-    shaded = one_point(view, rgb, size=30, shading=True)
+    flat = one_point(view, rgb, size=40, shading=False)
+    mask = np.abs(flat - LIGHT).sum(axis=-1) > 6
+    _, radius, r = disc_geometry(mask)
+    assert mask.sum() > 900
+    inner = flat[mask & (r < 0.7)]
+    assert np.abs(inner - np.array(rgb) * 255).max() <= 1, "inside its rim, its own colour"
+    rim = flat[mask & (r > 0.94)]
+    assert np.median(contrast_ratio(rim / 255, LIGHT / 255)) >= 3.0
+    shaded = one_point(view, rgb, size=40, shading=True)
     mask = np.abs(shaded - LIGHT).sum(axis=-1) > 6
-    assert np.median(contrast_ratio(shaded[mask] / 255, LIGHT / 255)) >= 3.0
+    centre, radius, r = disc_geometry(mask)
+    col, row = np.floor(centre).astype(int)
+    xy = np.array([col + 0.5 - centre[0], centre[1] - row - 0.5]) / radius
+    assert np.abs(shaded[row, col] - 255 * lit(rgb, xy)).max() <= 4
+    assert np.median(contrast_ratio(shaded[mask & (r > 0.94)] / 255, LIGHT / 255)) >= 3.0
 
 
 def axis_pixels(rgb: np.ndarray, name: str, tolerance: int = 40) -> np.ndarray:
@@ -280,7 +358,6 @@ def test_save_image_reports_bad_requests_and_never_raises(view, tmp_path) -> Non
 def test_view_state_round_trips_and_rejects_garbage(qtbot, view) -> None:
     view.set_shading(False)
     view.set_fog(False)
-    view.set_world_size(False)
     view.set_point_size(11.5)
     view.image_options.update(scale=4, transparent=True)
     saved = view.state()
@@ -289,10 +366,10 @@ def test_view_state_round_trips_and_rejects_garbage(qtbot, view) -> None:
     assert other.state() != saved
     assert other.apply_state(saved) == []
     assert other.state() == saved
-    assert other.scatter.shading is False and other.scatter.pxMode is True
-    assert other.scatter.size == 11.5
+    assert other.scatter.shading is False and other.scatter.pxMode is False
+    assert other.scatter.size == pytest.approx(11.5 * 0.005)  # cube units
 
-    garbage = {"shading": "yes", "worldSize": 1, "fog": None, "axes": [True],
+    garbage = {"shading": "yes", "fog": None, "axes": [True],
                "pointSize": float("nan"), "imageScale": np.array([2, 4]),
                "imageTransparent": "no", "unknown": 1}
     assert sorted(other.apply_state(garbage)) == sorted(garbage)
@@ -306,7 +383,6 @@ def test_view_state_round_trips_and_rejects_garbage(qtbot, view) -> None:
 def test_view_menu_toggles_follow_the_view_both_ways(window) -> None:
     view = window.view3d
     for attribute, name in [("shading_action", "shadingAction"),
-                            ("world_size_action", "worldSizeAction"),
                             ("fog_action", "fogAction"), ("axes_action", "axesAction"),
                             ("save_view_image_action", "saveViewImageAction")]:
         action = getattr(window, attribute)
@@ -315,9 +391,10 @@ def test_view_menu_toggles_follow_the_view_both_ways(window) -> None:
     assert view.shading is False
     window.fog_action.setChecked(False)
     assert view.fog is False
+    # an older settings file's worldSize is let be: a Look's points are in cube units
     view.apply_state({"shading": True, "axes": False, "worldSize": False, "pointSize": 9.5})
     assert window.shading_action.isChecked() and not window.axes_action.isChecked()
-    assert not window.world_size_action.isChecked() and view.scatter.pxMode is True
+    assert view.scatter.pxMode is False
     assert window.toolbar.point_size.value() == 9.5
     window.toolbar.point_size.setValue(4.0)
     assert view.state()["pointSize"] == 4.0

@@ -156,12 +156,25 @@ def test_manifests_too_deep_or_too_large_are_refused(content, message, weights_c
         load_axis_experts(weights_copy)
 
 
-def test_a_manifest_that_lies_about_shapes_is_refused(weights_copy):
+def test_a_manifest_that_lies_about_shapes_is_refused_naming_the_manifest(weights_copy):
+    """The weight file is intact (its checksum is the manifest's) and holds what the model
+    needs: the manifest's edited shape is the wrong side, and the error names it."""
     _edit_manifest(weights_copy, _set(["files", X, "tensors", "mlp.0.weight"], [256, 21]))
-    with pytest.raises(WeightsError, match=re.escape(
-            f"{X}: tensor mlp.0.weight has shape [256, 20] in the file, [256, 21] in the "
-            "manifest")):
+    with pytest.raises(WeightsError) as err:
         load_axis_experts(weights_copy)
+    assert str(err.value).startswith(
+        f"{weights_copy / MANIFEST}: files.{X}.tensors: tensor mlp.0.weight has shape "
+        "[256, 21] in the manifest, [256, 20] in the file, as the model needs: the manifest "
+        "was edited, not the file; rebuild with: poe-engine train --out ")
+
+
+def test_a_manifest_whose_size_was_edited_is_named_not_the_intact_file(weights_copy):
+    _edit_manifest(weights_copy, _set(["files", X, "bytes"], 1234))
+    with pytest.raises(WeightsError) as err:
+        load_axis_experts(weights_copy)
+    assert str(err.value).startswith(f"{weights_copy / MANIFEST}: files.{X}.bytes says 1234, "
+                                     f"but {X} (")
+    assert "matches the manifest's checksum: the manifest was edited" in str(err.value)
 
 
 def test_swapped_files_are_caught_by_their_own_axis_metadata(weights_copy):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,9 @@ MAX_CLOUD_POINTS = 2_000_000  # a PLY's vertices: more would not draw at any use
 CHAMFER_MAX_POINTS = 8192  # its cost grows with the square; larger clouds get NaN
 PLY_GREY = 0.8  # the colour of a PLY without colours
 REQUIRED_COLUMNS = ("trajectory", "log_weights", "ess", "resampled", "t")
+# The final population (`poe-engine sample --save-particles`, Export with particles):
+# every particle of the last step (L, N, 6) and their log-weights (L); not per step.
+POPULATION_COLUMNS = ("final_particles", "final_log_weights")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def read_trajectory(path: str | Path) -> OpenedRun:
     path = Path(path)
     config = load_config(path)  # the meta: InputError for a foreign or damaged .npz
     columns = _npz_columns(path)
+    population = {name: columns.pop(name) for name in POPULATION_COLUMNS if name in columns}
     clouds = columns["trajectory"]
     if clouds.ndim != 3 or clouds.shape[2] != 6 or len(clouds) == 0 or clouds.shape[1] == 0:
         raise InputError(f"{path}: the trajectory must have shape (steps, points, 6), "
@@ -126,7 +130,28 @@ def read_trajectory(path: str | Path) -> OpenedRun:
             ancestors=parents))
     note = (f"a partial run: {count} of its {steps} steps" if count < steps
             else f"{count} steps")
+    if population:
+        particles, weights = _population(path, population, (log_weights.shape[1],
+                                                            clouds.shape[1], 6))
+        frames[-1] = replace(frames[-1], particles=particles, log_weights=weights)
+        note += f", its final population of {len(particles)} particles"
     return OpenedRun(frames, config, note)
+
+
+def _population(path: Path, columns: dict, shape: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The final population's particles (L, N, 6) float32 and log-weights (L) float64,
+    checked against the trajectory's particles L and points N."""
+    if len(columns) != len(POPULATION_COLUMNS):
+        (have,) = columns
+        (lacking,) = (name for name in POPULATION_COLUMNS if name != have)
+        raise InputError(f"{path}: {have} without {lacking}")
+    particles, weights = (columns[name] for name in POPULATION_COLUMNS)
+    if particles.shape != shape or weights.shape != shape[:1]:
+        raise InputError(f"{path}: the final population must be {shape} particles with "
+                         f"{shape[0]} log-weights, got {particles.shape} and {weights.shape}")
+    if particles.dtype.kind != "f" or not np.isfinite(particles).all():
+        raise InputError(f"{path}: final_particles must be finite numbers")
+    return particles.astype(np.float32, copy=False), weights.astype(np.float64)
 
 
 def _npz_columns(path: Path) -> dict[str, np.ndarray]:

@@ -5,6 +5,8 @@ for the steering marks' labels (`MarkStrip`); the marks themselves are thin line
 data area, and a cursor line shows the timeline's step. Steps and particles get whole-
 number ticks (`IntegerAxis`). Ranges are set only when they change (`StatPlot.set_y_range`),
 so that an axis, whose text is the costly part of a redraw, is redrawn only then.
+The series' colours are chosen for a dark plot; on the theme's background
+(`StatPlot.set_theme`) each is drawn `legible`: moved at its hue to a 3:1 contrast.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import atexit
 import math
 import weakref
 
+import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsWidget, QSizePolicy
+
+from ..view.gl_points import fit_contrast
 
 TITLE_HEIGHT = 18
 FONT_POINTS = 8
@@ -27,6 +32,28 @@ STRIP_ROWS = 2  # steering labels are staggered over this many rows, then thinne
 SHORT_LABEL = 12  # characters of a steering label shown; the full text is its tooltip
 MARK_COLOR = "#ff6e6e"
 CURSOR_PEN = pg.mkPen((235, 235, 235, 170), width=1)
+MARK_LABEL_COLOR = "#ff9e9e"
+SERIES_CONTRAST = 3.0  # WCAG's floor for graphics, against the plot's background
+TEXT_CONTRAST = 4.5  # and for text
+
+
+def legible(color, background, ratio: float = SERIES_CONTRAST) -> QColor:
+    """`color` as drawn on `background` (None: as it is): moved at its hue just far
+    enough to keep `ratio` (3:1) contrast with it; its alpha is kept."""
+    color = pg.mkColor(color)
+    if background is None:
+        return color
+    rgb = fit_contrast(np.array(color.getRgbF()[:3]),
+                       np.array(pg.mkColor(background).getRgbF()[:3]), ratio)
+    fitted = QColor.fromRgbF(*(float(c) for c in np.clip(rgb, 0.0, 1.0)))
+    fitted.setAlpha(color.alpha())
+    return fitted
+
+
+def legible_pen(pen, background) -> QPen:
+    pen = QPen(pg.mkPen(pen))
+    pen.setColor(legible(pen.color(), background))
+    return pen
 
 
 def small_font() -> QFont:
@@ -54,6 +81,8 @@ class LegendRow(QGraphicsWidget):
         super().__init__()
         self.entries: list[tuple[QPen, bool, str]] = []  # pen, triangle symbol, name
         self.text_color = QColor(200, 200, 205)
+        self.background = None  # the plot's (set_background)
+        self.pens: list[QPen] = []  # the entries' pens as drawn on it
         self.font = small_font()
         self._metrics = QFontMetricsF(self.font)
         self._places: list[QPointF] = []
@@ -62,10 +91,17 @@ class LegendRow(QGraphicsWidget):
 
     def add(self, name: str, pen, symbol: bool = False) -> None:
         self.entries.append((pg.mkPen(pen), symbol, name))
+        self.pens.append(legible_pen(pen, self.background))
         self._arrange()
 
     def set_text_color(self, color) -> None:
         self.text_color = pg.mkColor(color)
+        self.update()
+
+    def set_background(self, background) -> None:
+        """The samples are drawn legible on `background`."""
+        self.background = background
+        self.pens = [legible_pen(pen, background) for pen, _, _ in self.entries]
         self.update()
 
     def rename(self, index: int, name: str) -> None:
@@ -95,7 +131,8 @@ class LegendRow(QGraphicsWidget):
 
     def paint(self, painter: QPainter, *args) -> None:
         painter.setFont(self.font)
-        for (pen, symbol, name), at in zip(self.entries, self._places, strict=False):
+        for (_, symbol, name), pen, at in zip(self.entries, self.pens, self._places,
+                                              strict=False):
             mid = at.y() + LEGEND_ROW / 2
             painter.setPen(pen)
             if symbol:
@@ -120,6 +157,8 @@ class MarkStrip(QGraphicsWidget):
         self.view = view
         self.marks: list[tuple[float, str]] = []
         self.labels: list[QGraphicsSimpleTextItem] = []
+        self.background = None  # the plot's (set_background)
+        self.mark_pen = pg.mkPen(MARK_COLOR)
         self.font = small_font()
         self.row_height = math.ceil(QFontMetricsF(self.font).height()) + 1
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -135,11 +174,18 @@ class MarkStrip(QGraphicsWidget):
     def add(self, step: float, text: str) -> None:
         label = QGraphicsSimpleTextItem(short(text), self)
         label.setFont(self.font)
-        label.setBrush(QColor("#ff9e9e"))
+        label.setBrush(legible(MARK_LABEL_COLOR, self.background, TEXT_CONTRAST))
         self.marks.append((step, text))
         self.labels.append(label)
         self._set_height(STRIP_ROWS * self.row_height + 2)
         self.arrange()
+
+    def set_background(self, background) -> None:
+        self.background = background
+        self.mark_pen = pg.mkPen(legible(MARK_COLOR, background))
+        for label in self.labels:
+            label.setBrush(legible(MARK_LABEL_COLOR, background, TEXT_CONTRAST))
+        self.update()
 
     def clear(self) -> None:
         for label in self.labels:
@@ -179,7 +225,7 @@ class MarkStrip(QGraphicsWidget):
     def paint(self, painter: QPainter, *args) -> None:
         if not self.marks:
             return
-        painter.setPen(pg.mkPen(MARK_COLOR))
+        painter.setPen(self.mark_pen)
         bottom = self.size().height()
         for step, _ in self.marks:
             x = self.x_of(step)
@@ -215,6 +261,7 @@ class StatPlot(pg.PlotItem):
             self.getAxis(side).enableAutoSIPrefix(False)  # "x0.001" reads worse than 0.4
         self.vb.disableAutoRange(pg.ViewBox.XAxis)
         self._ranges: dict[str, tuple[float, float]] = {}
+        self.background = None  # the theme's (set_theme): series are drawn legible on it
         self.mark_lines: list[pg.InfiniteLine] = []
         self.step_cursor: pg.InfiniteLine | None = None
         if steps:
@@ -230,6 +277,44 @@ class StatPlot(pg.PlotItem):
             cursor = pg.mkColor(color)
             cursor.setAlpha(170)
             self.step_cursor.setPen(pg.mkPen(cursor, width=1))
+
+    def set_theme(self, background, foreground) -> None:
+        """The theme's plot background and text colour: the text, the cursor, and every
+        series, line and bar (and those added later) drawn legible on the background."""
+        self.background = pg.mkColor(background)
+        self.set_foreground(foreground)
+        self.legend_row.set_background(self.background)
+        self.strip.set_background(self.background)
+        items = list(self.items)
+        for child in self.childItems():  # a second data area (add_right_view)
+            if isinstance(child, pg.ViewBox) and child is not self.vb:
+                items += child.addedItems
+        for item in items:
+            self._fit(item)
+
+    def addItem(self, item, *args, **kwargs) -> None:  # noqa: N802 (pyqtgraph's name)
+        super().addItem(item, *args, **kwargs)
+        if self.background is not None:
+            self._fit(item)
+
+    def _fit(self, item) -> None:
+        """Draw `item` legible on the background, from the colours it was made with."""
+        if item is self.step_cursor:
+            return
+        background = self.background
+        if isinstance(item, pg.PlotDataItem):
+            pen, brush = item.__dict__.setdefault(
+                "designed", (item.opts["pen"], item.opts["symbolBrush"]))
+            if pen is not None:
+                item.setPen(legible_pen(pen, background))
+            if brush is not None:
+                item.setSymbolBrush(legible(pg.mkBrush(brush).color(), background))
+        elif isinstance(item, pg.InfiniteLine):
+            pen = item.__dict__.setdefault("designed", QPen(item.pen))
+            item.setPen(legible_pen(pen, background))
+        elif isinstance(item, pg.BarGraphItem) and item.opts.get("brush") is not None:
+            brush = item.__dict__.setdefault("designed", item.opts["brush"])
+            item.setOpts(brush=legible(pg.mkBrush(brush).color(), background))
 
     def getPlotItem(self) -> StatPlot:  # noqa: N802 (as PlotWidget's, for callers of either)
         return self

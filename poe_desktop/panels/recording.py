@@ -1,5 +1,6 @@
 """The Recording panel: where and how the Record button writes, whether Record stays armed
-for the runs that follow, and a question before a recording replaces a file."""
+for the runs that follow, a question before a recording replaces a file, and what Export
+puts in a run's .npz (the final population or not)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,12 @@ class RecordingPanel(QWidget):
         self.keep_armed.setToolTip("After a recording ends with its run, record the next run "
                                    "too, to a new numbered file (poe-run-2.mp4, …)")
         self.keep_armed.toggled.connect(self._keep_armed_toggled)
+        self.save_particles = QCheckBox("final population in .npz")
+        self.save_particles.setObjectName("exportParticlesCheck")
+        self.save_particles.setToolTip(
+            "Export › .npz also keeps every particle of the last step with its log-weight "
+            "(final_particles, final_log_weights), as poe-engine sample --save-particles; "
+            "File › Open shows them in the Population panel")
         row = QHBoxLayout()
         row.addWidget(browse)
         row.addStretch(1)
@@ -116,6 +123,7 @@ class RecordingPanel(QWidget):
         form.addRow("file", row)
         form.addRow(self.path)  # the whole width: a path is long
         form.addRow("keep armed", self.keep_armed)
+        form.addRow("export", self.save_particles)
 
     def _show_full_path(self, text: str) -> None:
         self.path.setToolTip(f"Where Record writes: {text}" if text.strip()
@@ -196,7 +204,8 @@ class RecordingPanel(QWidget):
         return {"format": self.format.currentText(), "size": self.size.currentText(),
                 "overlay": self.overlay.isChecked(), "turntable": self.turntable.isChecked(),
                 "hold_seconds": self.hold.value(), "path": self.path.text(),
-                "keep_armed": self.keep_armed.isChecked()}
+                "keep_armed": self.keep_armed.isChecked(),
+                "save_particles": self.save_particles.isChecked()}
 
     def apply_state(self, values: dict) -> list[str]:
         """Set the controls from saved `values` (keyed as `state()`); a missing key keeps
@@ -213,7 +222,8 @@ class RecordingPanel(QWidget):
                 else:
                     rejected.append(key)
         for key, check in (("overlay", self.overlay), ("turntable", self.turntable),
-                           ("keep_armed", self.keep_armed)):
+                           ("keep_armed", self.keep_armed),
+                           ("save_particles", self.save_particles)):
             if key in values:
                 if isinstance(values[key], bool):
                     check.setChecked(values[key])

@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ..model.population import normalised_weights
 from ..model.stats_series import FrameSeries, distinct_per_row, nice_range
+from .plot_export import add_export_menu, export_plot
 from .plots import PlotColumn, StatPlot, add_right_view
 
 LOG_Z_TITLE = "log Z estimate (the reward's tilt)"
@@ -42,7 +43,11 @@ class StatsPanel(QWidget):
     `reward_scale`, `acceptance`, `log_z`, `rewards` and `ancestors` are read where a frame
     has them. `update_from(frames)` plots them, `show_step(frame)` puts the cursor and the
     weights at a step, `set_run(config)` reads the run's settings (the ESS threshold), as
-    `update_from` does from `config_source` when a run's first frames arrive."""
+    `update_from` does from `config_source` when a run's first frames arrive. Each plot's
+    context menu saves its data as CSV and the plot as SVG or PNG (`export_plot`)."""
+
+    plotSaved = Signal(str)  # the path a plot or its data was saved to
+    problem = Signal(str, str)  # title, message: a plot could not be saved
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +74,11 @@ class StatsPanel(QWidget):
         self.step_plots = [self.ess_plot, self.fidelity_plot, self.scale_plot, self.log_z_plot,
                            self.rewards_plot, self.genealogy_plot, self.ancestors_plot]
         self.labelled_plots = [self.ess_plot, self.scale_plot, self.genealogy_plot]
+        self.plots = [*self.step_plots[:1], self.weight_plot, *self.step_plots[1:]]
+        for column in self.findChildren(PlotColumn):
+            add_export_menu(column, lambda c=column: [p for p in self.plots
+                                                      if p.scene() is c.scene()],
+                            self.plotSaved.emit, self.problem.emit)
         self.marks: list[tuple[int, str]] = []
         # where a run's configuration is read when its first frames arrive (a function
         # returning a dict or None; the window gives its session's `run_config`)
@@ -79,9 +89,10 @@ class StatsPanel(QWidget):
     # ------------------------------------------------------------------ construction
     def _build_run(self, column: PlotColumn) -> None:
         self.ess_plot = StatPlot("essPlot", "effective sample size", "step")
-        self.ess_curve = self.ess_plot.plot(pen=pg.mkPen("#7fc8ff", width=2))
+        self.ess_curve = self.ess_plot.plot(pen=pg.mkPen("#7fc8ff", width=2), name="ESS")
         self.resample_marks = self.ess_plot.plot(pen=None, symbol="t", symbolSize=7,
-                                                 symbolBrush="#ffb74a", symbolPen=None)
+                                                 symbolBrush="#ffb74a", symbolPen=None,
+                                                 name="resampled")
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN)
         self.threshold_line.hide()
         self.ess_plot.addItem(self.threshold_line, ignoreBounds=True)
@@ -94,12 +105,15 @@ class StatsPanel(QWidget):
         self.weight_plot.set_y_range(0.0, 1.0)  # fixed: steps compare as the timeline moves
         self.fidelity_plot = StatPlot("fidelityPlot", "fidelity of the shown cloud", "step")
         self.fidelity_plot.setLabel("left", "distance")
-        self.radial_curve = self.fidelity_plot.plot(pen=pg.mkPen("#ff8a80", width=2))
-        self.chamfer_curve = self.fidelity_plot.plot(pen=pg.mkPen("#b39ddb", width=2))
+        self.radial_curve = self.fidelity_plot.plot(pen=pg.mkPen("#ff8a80", width=2),
+                                                    name="radial error")
+        self.chamfer_curve = self.fidelity_plot.plot(pen=pg.mkPen("#b39ddb", width=2),
+                                                     name="Chamfer")
         # a fraction: on its own 0-1 axis, on the right, not on the distances' scale
         self.off_view = add_right_view(self.fidelity_plot, "off-sphere fraction", 0.0, 1.0)
         self.off_curve = pg.PlotDataItem(pen=pg.mkPen("#ffd54a", width=2))
         self.off_view.addItem(self.off_curve)
+        self.fidelity_plot.side_curves = [("off-sphere fraction", self.off_curve)]
         for name, color in (("radial error", "#ff8a80"), ("Chamfer", "#b39ddb"),
                             ("off-sphere (right axis)", "#ffd54a")):
             self.fidelity_plot.legend_row.add(name, color)
@@ -110,12 +124,15 @@ class StatsPanel(QWidget):
     def _build_particles(self, column: PlotColumn) -> None:
         self.scale_plot = StatPlot("scalePlot", "reward scale and acceptance rate", "step")
         self.scale_plot.set_y_range(0.0, 1.05)
-        self.scale_curve = self.scale_plot.plot(pen=pg.mkPen("#9be08a", width=2))
-        self.acceptance_curve = self.scale_plot.plot(pen=pg.mkPen("#7fc8ff", width=2))
+        self.scale_curve = self.scale_plot.plot(pen=pg.mkPen("#9be08a", width=2),
+                                                name="reward scale")
+        self.acceptance_curve = self.scale_plot.plot(pen=pg.mkPen("#7fc8ff", width=2),
+                                                     name="acceptance")
         self.scale_plot.legend_row.add("reward scale", "#9be08a")
         self.scale_plot.legend_row.add("acceptance", "#7fc8ff")
         self.log_z_plot = StatPlot("logZPlot", LOG_Z_TITLE, "step")
-        self.log_z_curve = self.log_z_plot.plot(pen=pg.mkPen("#ffd54a", width=2))
+        self.log_z_curve = self.log_z_plot.plot(pen=pg.mkPen("#ffd54a", width=2),
+                                                name="log Z")
         self.rewards_plot = StatPlot("rewardsPlot", REWARDS_TITLE, "step")
         self.reward_curves: list[pg.PlotDataItem] = []
         for plot in (self.scale_plot, self.log_z_plot, self.rewards_plot):
@@ -131,7 +148,8 @@ class StatsPanel(QWidget):
         self.genealogy_plot.legend_row.add("today's particles' lines", orange)
         self.ancestors_plot = StatPlot("ancestorsPlot", "distinct ancestors of today's "
                                        "particles", "step", integer_y=True)
-        self.ancestors_curve = self.ancestors_plot.plot(pen=pg.mkPen("#ff8a80", width=2))
+        self.ancestors_curve = self.ancestors_plot.plot(pen=pg.mkPen("#ff8a80", width=2),
+                                                        name="distinct ancestors")
         column.add(self.genealogy_plot, 2)
         column.add(self.ancestors_plot, 1)
 
@@ -205,6 +223,11 @@ class StatsPanel(QWidget):
         self.marks.append((step, label))
         for plot in self.step_plots:
             plot.add_mark(step, label, label=plot in self.labelled_plots)
+
+    def export_plot(self, plot: StatPlot, path) -> str:
+        """Save `plot` (one of `plots`) by the suffix of `path`: .csv its data, .svg or
+        .png the plot; ValueError or OSError (one line) where it cannot."""
+        return str(export_plot(plot, path))
 
     def show_weights(self, frame) -> None:
         if frame is self._weights_frame:

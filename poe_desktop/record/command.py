@@ -3,14 +3,16 @@
 It runs the sampler in this thread, renders every step in an offscreen 3-D view
 and encodes MP4, GIF or a folder of PNGs. `--grid experts` puts each generative
 expert alone (Euler) beside their product (AIS); `--grid colors` the product
-steered to red, green and blue. It needs a display or Xvfb for OpenGL.
+steered to red, green and blue; every panel with the expert weights and the steering of
+the options or --config file (`grid_job`). It needs a display or Xvfb for OpenGL.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 
@@ -23,24 +25,24 @@ from poe_engine.options import (
     number,
     parse_with_config,
     replay_setup,
-    reward_from,
     settings_from,
 )
 from poe_engine.paths import check_output_path
-from poe_engine.reward import ColorReward
 from poe_engine.runs import (
-    build_composition,
     build_experts,
     check_checksums,
     checksums,
+    composition_for,
     resolve_device,
     run,
 )
 from poe_engine.samplers import SamplerError
+from poe_engine.steering import Controls, SteeringEvent
 from poe_engine.trajectory import Trajectory
 from poe_engine.weights import WeightsError
 
 from ..gui_gc import collect_if_due, collected_on_gui_thread
+from ..model.look import DEFAULT_LOOK, POINT_SIZE_RANGE, Look, look_from_dict, read_look
 from ..qt_utils import display_available, qimage_to_array
 
 NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPLAY and "
@@ -49,13 +51,13 @@ NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPL
 GRID_PANEL_SIZE = "360x360"
 FPS_RANGE = (1, 120)
 HOLD_RANGE = (0.0, 60.0)  # seconds
-POINT_SIZE_RANGE = (0.5, 50.0)  # pixels
 
 
 @dataclass
 class Panel:
     title: str
     trajectory: Trajectory
+    denoised: list | None = None  # each step's x0_hat (N, 6), when the Look draws it
 
 
 def build_parser() -> Parser:
@@ -75,7 +77,11 @@ def build_parser() -> Parser:
     p.add_argument("--no-overlay", action="store_true", help="no step/experts/reward/ESS text")
     p.add_argument("--grid", choices=("experts", "colors"), help="a titled comparison grid")
     p.add_argument("--point-size", type=number(*POINT_SIZE_RANGE), default=None,
-                   help="pixels, 0.5 to 50")
+                   help=f"cube units, {POINT_SIZE_RANGE[0]:g} to {POINT_SIZE_RANGE[1]:g} "
+                   f"(default: the look's, {DEFAULT_LOOK.point_size:g})")
+    p.add_argument("--look", dest="look_file", metavar="FILE", default=None,
+                   help="how to draw (a poe-look/1 file from View › Save look…); default: "
+                   "the look a --config file was saved with, else the app's default")
     return p
 
 
@@ -94,6 +100,28 @@ def _device(args: argparse.Namespace):
                                                        file=sys.stderr))
 
 
+def grid_job(title: str, sampler: str, experts: dict, config: dict,
+             events: list[SteeringEvent], change) -> tuple:
+    """A grid panel's run: the configuration's controls (expert weights included) and
+    steering, each changed by `change(controls, first)` as the panel says."""
+    start = change(Controls.from_config(config), True)
+    return (title, sampler, composition_for(experts, start),
+            [SteeringEvent(e.step, change(e.controls, False)) for e in events])
+
+
+def _alone(name: str, controls: Controls, first: bool) -> Controls:
+    """`name` alone, at its weight, without a reward; switched off where steering does."""
+    on = first or name in controls.enabled
+    return replace(controls, enabled=(name,) if on else (), reward=None)
+
+
+def _coloured(colour: str, controls: Controls, first: bool) -> Controls:
+    """The product with the reward's colour `colour` wherever a reward is on (from the
+    first step always), at the configuration's strength."""
+    on = first or controls.reward is not None
+    return replace(controls, reward=colour if on else None)
+
+
 def run_panels(args: argparse.Namespace, experts: dict | None = None,
                device: torch.device | None = None) -> list[Panel]:
     """The runs to record: one (with the expert weights and steering of a --config file), or
@@ -103,57 +131,62 @@ def run_panels(args: argparse.Namespace, experts: dict | None = None,
     settings = settings_from(args)
     if experts is None:
         experts = build_experts(args.weights, device)
+    config, composition, events = replay_setup(args, experts, device)
     if args.grid == "experts":
-        jobs = [(f"{name} alone (Euler)", "euler", build_composition(experts, [name], None),
-                 ()) for name in EXPERT_NAMES]
-        jobs.append(("product (AIS)", "ais",
-                     build_composition(experts, EXPERT_NAMES, reward_from(args)), ()))
+        jobs = [grid_job(f"{name} alone (Euler)", "euler", experts, config, events,
+                         partial(_alone, name)) for name in EXPERT_NAMES]
+        jobs.append(("product (AIS)", "ais", composition, events))
     elif args.grid == "colors":
-        jobs = [(f"product → {c}", "ais",
-                 build_composition(experts, EXPERT_NAMES, ColorReward(c, args.strength)), ())
-                for c in ("red", "green", "blue")]
+        jobs = [grid_job(f"product → {colour}", "ais", experts, config, events,
+                         partial(_coloured, colour)) for colour in ("red", "green", "blue")]
     else:
-        _, composition, events = replay_setup(args, experts, device)
         jobs = [("", args.sampler, composition, events)]
     panels = []
     for title, sampler, composition, events in jobs:
         result = run(composition, settings, sampler, args.seed, device, events=events)
-        panels.append(Panel(title, result.trajectory()))
+        denoised = None
+        if getattr(args, "drawn_look", None) is not None and args.drawn_look.cloud == "x0":
+            denoised = [r.denoised.float().cpu().numpy() for r in result.records]
+        panels.append(Panel(title, result.trajectory(), denoised))
         print(f"  {title or sampler}: {len(result.records)} steps in {result.seconds:.1f} s",
               file=sys.stderr)
     return panels
 
 
 def record(args: argparse.Namespace, panels: list[Panel]) -> str:
-    from .encoders import BackgroundEncoder, even_size, parse_size
-    from .recorder import FrameInfo, OffscreenView, burn_text, compose_grid, overlay_lines
+    """Every step of `panels` (side by side for a grid) drawn as `args.drawn_look` says,
+    at exactly the size asked (an MP4 pads an odd side, and says so)."""
+    from .encoders import BackgroundEncoder, padding_note, parse_size
+    from .recorder import FrameInfo, OffscreenView, burn_text, compose_grid, overlay_lines, turned
 
     size = parse_size(args.size or (GRID_PANEL_SIZE if args.grid else "800x800"))
+    look = args.drawn_look
     columns = len(panels)
-    frame_size = even_size((size[0] * columns, size[1]))
-    size = (frame_size[0] // columns, frame_size[1])
+    frame_size = (size[0] * columns, size[1])
+    note = padding_note(args.out, frame_size)
+    if note:
+        print(f"poe-desktop record: note: {note}", file=sys.stderr)
     encoder = BackgroundEncoder(args.out, frame_size, args.fps)
     view = OffscreenView(size)
-    if args.point_size:
-        view.set_point_size(args.point_size)
-    elif args.grid:
-        view.set_point_size(4.0)
     last = None
     try:
         for k in range(len(panels[0].trajectory)):
-            if args.turntable:
-                view.orbit(0.75, 0)
+            step_look = turned(look, k) if args.turntable else look
             images = []
             for p in panels:
                 tr = p.trajectory
-                image = view.render(tr.clouds[k])
+                image = view.draw(step_look, tr.clouds[k],
+                                  previous=tr.clouds[k - 1][:, :3] if k else None,
+                                  denoised=p.denoised[k] if p.denoised else None,
+                                  denoised_previous=p.denoised[k - 1][:, :3]
+                                  if p.denoised and k else None)
                 if not args.no_overlay:
                     info = FrameInfo(k + 1, len(tr), float(tr.t[k]), tr.experts[k],
                                      tr.reward[k], float(tr.ess[k]), tr.log_weights.shape[1])
-                    burn_text(image, overlay_lines(info))
+                    burn_text(image, overlay_lines(info), theme=step_look.view_theme)
                 images.append(image)
-            frame = images[0] if not args.grid else compose_grid(images,
-                                                                 [p.title for p in panels])
+            frame = images[0] if not args.grid else compose_grid(
+                images, [p.title for p in panels], theme=step_look.view_theme)
             last = qimage_to_array(frame)
             encoder.submit(last)
             collect_if_due()  # no event loop runs here: collect between frames
@@ -162,6 +195,18 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
         return str(encoder.close())
     finally:
         view.close()
+
+
+def drawn_look(args: argparse.Namespace) -> Look:
+    """The Look a recording draws with: --look FILE, else the one a --config file was saved
+    with, else the default; --point-size (cube units) over either."""
+    if args.look_file is not None:
+        look = read_look(args.look_file)
+    elif getattr(args, "look", None):
+        look = look_from_dict(args.look, f"{args.config}: look")
+    else:
+        look = DEFAULT_LOOK
+    return look if args.point_size is None else look.replace(point_size=args.point_size)
 
 
 def main(argv: list[str]) -> int:
@@ -179,6 +224,7 @@ def main(argv: list[str]) -> int:
         kind = output_format(args.out, "--out")
         check_output_path("--out", args.out, folder=kind == "frames")
         settings_from(args)  # the settings' own checks, for values a --config gave
+        args.drawn_look = drawn_look(args)
         device = _device(args)
         experts = build_experts(args.weights, device)
         check_checksums(args.checksums, checksums(experts), args.config)

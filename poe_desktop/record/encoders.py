@@ -61,14 +61,17 @@ class Mp4Writer:
             pass
         self.container = av.open(str(path), mode="w")
         self.stream = self.container.add_stream("libx264", rate=fps)
-        self.stream.width, self.stream.height = size  # even sizes: yuv420p halves chroma
+        self.size = even_size(size)  # yuv420p halves chroma: an odd side gets one pixel more
+        self.stream.width, self.stream.height = self.size
         self.stream.pix_fmt = "yuv420p"
         self.stream.options = {"crf": "20", "preset": "veryfast"}
 
     def write(self, rgb: np.ndarray) -> None:
         import av
 
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        w, h = self.size  # pad an odd side by repeating its last row or column
+        rgb = np.pad(rgb, ((0, h - rgb.shape[0]), (0, w - rgb.shape[1]), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
@@ -173,7 +176,16 @@ def _describe(path: Path, err: Exception) -> str:
 
 
 def even_size(size: tuple[int, int]) -> tuple[int, int]:
-    """H.264 in yuv420p needs even sides."""
-    return size[0] - size[0] % 2, size[1] - size[1] % 2
+    """H.264 in yuv420p needs even sides: an odd one grows by a pixel."""
+    return size[0] + size[0] % 2, size[1] + size[1] % 2
+
+
+def padding_note(path: str | Path, size: tuple[int, int]) -> str | None:
+    """What an MP4 of `size` is written as, when that is not `size` (None otherwise)."""
+    if output_format(path) != "mp4" or even_size(size) == tuple(size):
+        return None
+    w, h = even_size(size)
+    return (f"MP4 needs even sides: {size[0]}x{size[1]} is padded to {w}x{h} by repeating "
+            "the last row or column (GIF and PNG frames keep the size as asked)")
 
 

@@ -6,6 +6,7 @@ Rendering (OpenGL) must happen on the GUI thread, in an offscreen view of its ow
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+from ..model.look import DEFAULT_LOOK, VIEW_THEMES, Look, ViewTheme
 from ..qt_utils import qimage_to_array
+from ..view.draw import apply_look, draw_cloud, render
 from ..view.view3d import CloudView
 from .encoders import DEFAULT_FPS, BackgroundEncoder, RecordingError
 
@@ -46,8 +49,10 @@ def overlay_lines(info: FrameInfo) -> list[str]:
     ]
 
 
-def burn_text(image: QImage, lines: list[str], title: str | None = None) -> QImage:
-    """Write an overlay (and an optional title, centred at the top) into the image."""
+def burn_text(image: QImage, lines: list[str], title: str | None = None,
+              theme: ViewTheme = VIEW_THEMES["dark"]) -> QImage:
+    """Write an overlay in the bottom-right corner (the axes gizmo has the bottom-left one)
+    and an optional title, centred at the top, in the theme's colours."""
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     scale = max(image.height() / 800, 0.5)
@@ -59,10 +64,11 @@ def burn_text(image: QImage, lines: list[str], title: str | None = None) -> QIma
     pad, line_h = round(10 * scale), metrics.height()
     if lines:
         box_w = max(metrics.horizontalAdvance(t) for t in lines) + 2 * pad
-        box = QRect(pad, image.height() - pad - len(lines) * line_h - pad, box_w,
+        box = QRect(image.width() - pad - box_w,
+                    image.height() - pad - len(lines) * line_h - pad, box_w,
                     len(lines) * line_h + pad)
-        painter.fillRect(box, QColor(0, 0, 0, 150))
-        painter.setPen(QColor(235, 235, 235))
+        painter.fillRect(box, QColor(*theme.box_rgba))
+        painter.setPen(QColor(*theme.text_rgb))
         for i, text in enumerate(lines):
             painter.drawText(QPoint(box.x() + pad, box.y() + pad // 2 + (i + 1) * line_h - 4),
                              text)
@@ -70,7 +76,7 @@ def burn_text(image: QImage, lines: list[str], title: str | None = None) -> QIma
         font.setBold(True)
         font.setPixelSize(max(12, round(24 * scale)))
         painter.setFont(font)
-        painter.setPen(QColor(245, 245, 245))
+        painter.setPen(QColor(*theme.text_rgb))
         painter.drawText(QRect(0, pad, image.width(), 2 * line_h),
                          Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, title)
     painter.end()
@@ -84,50 +90,59 @@ class OffscreenView(CloudView):
     def __init__(self, size: tuple[int, int]) -> None:
         super().__init__()
         self.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
-        self.setMinimumSize(64, 64)
+        self.setMinimumSize(1, 1)
         self.setFixedSize(*size)
-        # the view's default look, sizes in the recording's own pixels: the Record button
-        # and `poe-desktop record --config` must draw the very same frames
-        self.set_world_size(False)
         self.show()
 
-    def render(self, cloud: np.ndarray) -> QImage:
-        self.show_cloud(cloud)
-        return self.grabFramebuffer()
+    def draw(self, look: Look, cloud: np.ndarray, **more) -> QImage:
+        """`cloud` (and what `draw.draw_cloud` takes besides) drawn as `look` says, as an
+        image of this view's size: the same path as Save view image."""
+        apply_look(self, look)
+        draw_cloud(self, look, cloud, **more)
+        return render(self)
+
+
+def turned(look: Look, frames: int) -> Look:
+    """`look` with its camera orbited as a turntable does after `frames` frames."""
+    azimuth = look.camera_dict["azimuth"] + TURNTABLE_DEGREES_PER_STEP * frames
+    return look.replace(camera={"azimuth": azimuth % 360.0})
 
 
 class Recorder:
-    """Renders each step at a fixed size and hands it to a BackgroundEncoder.
+    """Renders each step at a fixed size as a Look says and hands it to a BackgroundEncoder.
 
-    The camera follows `camera_from` (the on-screen view) when given; with `turntable`
-    the camera also orbits a little at every step. `finish` holds the last frame for
-    `hold_seconds` before closing the file.
+    `look` is a Look, or a function that gives the Look in force (the window's, so that a
+    change on screen shows in the recording at the next step); with `turntable` the camera
+    also orbits a little at every step. `finish` holds the last frame for `hold_seconds`
+    before closing the file.
     """
 
     def __init__(self, path: str | Path, size: tuple[int, int] = DEFAULT_SIZE,
                  fps: int = DEFAULT_FPS, overlay: bool = True, turntable: bool = False,
-                 hold_seconds: float = DEFAULT_HOLD_SECONDS, point_size: float | None = None,
-                 camera_from: CloudView | None = None) -> None:
+                 hold_seconds: float = DEFAULT_HOLD_SECONDS,
+                 look: Look | Callable[[], Look] = DEFAULT_LOOK) -> None:
         self.encoder = BackgroundEncoder(path, size, fps)
         self.view = OffscreenView(size)
-        if point_size is not None:
-            self.view.point_size = point_size
-        self.overlay, self.turntable, self.camera_from = overlay, turntable, camera_from
+        self.look = look
+        self.overlay, self.turntable = overlay, turntable
         self.hold_frames = max(0, round(hold_seconds * fps))
         self._last: np.ndarray | None = None
+        self._count = 0
 
     @property
     def path(self) -> Path:
         return self.encoder.path
 
-    def add(self, cloud: np.ndarray, info: FrameInfo | None = None) -> None:
-        if self.camera_from is not None:
-            copy_camera(self.camera_from, self.view)
+    def add(self, cloud: np.ndarray, info: FrameInfo | None = None, **more) -> None:
+        """One step: `cloud` and what `draw.draw_cloud` takes besides (`previous`,
+        `denoised`, ...)."""
+        look = self.look() if callable(self.look) else self.look
         if self.turntable:
-            self.view.orbit(TURNTABLE_DEGREES_PER_STEP, 0)
-        image = self.view.render(cloud)
+            look = turned(look, self._count)
+        self._count += 1
+        image = self.view.draw(look, cloud, **more)
         if self.overlay and info is not None:
-            burn_text(image, overlay_lines(info))
+            burn_text(image, overlay_lines(info), theme=look.view_theme)
         self._last = qimage_to_array(image)
         self.encoder.submit(self._last)
 
@@ -152,22 +167,17 @@ class Recorder:
         self.view.deleteLater()
 
 
-def copy_camera(source: CloudView, target: CloudView) -> None:
-    for key in ("center", "distance", "elevation", "azimuth", "fov"):
-        target.opts[key] = source.opts[key]
-    target.update()
-
-
-def compose_grid(images: list[QImage], titles: list[str], columns: int | None = None) -> QImage:
+def compose_grid(images: list[QImage], titles: list[str], columns: int | None = None,
+                 theme: ViewTheme = VIEW_THEMES["dark"]) -> QImage:
     """Panels side by side (wrapping after `columns`), each with its title burnt in."""
     columns = columns or len(images)
     rows = math.ceil(len(images) / columns)
     w, h = images[0].width(), images[0].height()
     grid = QImage(w * columns, h * rows, QImage.Format.Format_RGB32)
-    grid.fill(QColor(20, 20, 24))
+    grid.fill(QColor(*theme.background))
     painter = QPainter(grid)
     for i, (image, title) in enumerate(zip(images, titles, strict=True)):
-        panel = burn_text(image.convertToFormat(QImage.Format.Format_RGB32), [], title)
+        panel = burn_text(image.convertToFormat(QImage.Format.Format_RGB32), [], title, theme)
         painter.drawImage(QPoint((i % columns) * w, (i // columns) * h), panel)
     painter.end()
     return grid

@@ -17,7 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
 from poe_engine.experts import EXPERT_NAMES, GenerativeExpert
 from poe_engine.exports import save_config, trajectory_meta, write_ply
-from poe_engine.precision import resolve_precision
+from poe_engine.precision import DTYPES, resolve_precision
 from poe_engine.product import Composition
 from poe_engine.reward import ColorReward
 from poe_engine.runs import (
@@ -30,12 +30,15 @@ from poe_engine.runs import (
 )
 from poe_engine.samplers import SAMPLERS
 from poe_engine.spec import RunSpec
-from poe_engine.steering import config_from_records
+from poe_engine.stacked import resolve_layers
+from poe_engine.steering import Controls, config_from_records, replayed
 from poe_engine.trajectory import Trajectory
 from poe_engine.weights import WeightsError
 
+from ..model.colour_by import previous_positions
 from ..model.frames import Frame, FrameSource
-from ..record.encoders import RecordingError
+from ..model.steering_marks import marks
+from ..record.encoders import RecordingError, padding_note
 from ..record.recorder import FrameInfo, Recorder
 from .worker import StreamWorker, end_thread, start_on_thread
 
@@ -52,6 +55,7 @@ class RunSession(QObject):
     finished = Signal(str)  # "completed" | "stopped" | "failed", once the thread has ended
     failed = Signal(str)  # the run's error, for the user (then `finished("failed")`)
     steered = Signal(int, str)  # step (1-based) from which a change holds, and what it was
+    replayedAt = Signal(int, object)  # a replayed change's step and its Controls from then on
     pausedAt = Signal(int)  # index of the step after which a `pause_after` request paused
     problem = Signal(str, str)  # title, message: something the user must be told
     message = Signal(str, int)  # a status line and how long it shows (ms; 0: until replaced)
@@ -72,7 +76,9 @@ class RunSession(QObject):
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
         self.checksums: dict | None = None  # of the weights a loaded configuration needs
+        self.layers: str | None = None  # the CPU layers a loaded configuration ran with
         self.last_recording: str | None = None
+        self._replaying: dict[int, tuple[Controls, str]] = {}  # step -> controls, label
 
     # ------------------------------------------------------------------ state
     @property
@@ -92,9 +98,12 @@ class RunSession(QObject):
     def start(self, spec: RunSpec, reward: ColorReward | None = None,
               pace: float | None = None, start_paused: bool = False,
               pause_after: int | None = None) -> bool:
-        """Start the run of `spec` (its steering log left aside: the user steers); False,
-        and `problem` said why, where it cannot start. `reward`: the reward switched on
-        later in the run if `spec` starts without one (default: red at the spec's strength).
+        """Start the run of `spec`, its steering (`spec.steering`) replayed as
+        `poe-engine sample --config` replays it: each change applied just before its step
+        is computed (`replayedAt` and `steered` say so as that step arrives); the user may
+        steer too. False, and `problem` said why, where it cannot start. `reward`: the
+        reward switched on later in the run if `spec` starts without one (default: red at
+        the spec's strength).
         `pace`: at most so many steps a second. `pause_after`: pause right after that step
         (1-based)."""
         try:
@@ -116,8 +125,15 @@ class RunSession(QObject):
         # starts, with the precision that runs, never 'auto', so that a replay computes the
         # same numbers; `recorded_config` says what it did
         precision = resolve_precision(spec.precision, self.device)
+        # the CPU layers too: the spec's, else a loaded configuration's, else measured
+        layers = spec.settings.layers if spec.settings.layers != "auto" else self.layers
+        layers = resolve_layers(layers or "auto", self.device, DTYPES[precision])
+        events = spec.steering
+        self._replaying = {e.step: (e.controls, label) for e, (_, label) in
+                           zip(events, marks(controls, events), strict=True)}
         spec = spec.replace(device=self.device, steering=(),
-                            settings=replace(spec.settings, precision=precision),
+                            settings=replace(spec.settings, precision=precision,
+                                             layers=layers),
                             checksums=tuple(checksums(experts).items()))
         self.run_config = spec.to_dict()
         self.frames.clear()
@@ -125,7 +141,8 @@ class RunSession(QObject):
         settings = replace(spec.settings, keep_particles=True)
         composition, sampler = self.composition, SAMPLERS[spec.sampler]
         self.source = FrameSource(
-            lambda: sampler(composition, settings, spec.seed, spec.device),
+            lambda: replayed(composition, events,
+                             sampler(composition, settings, spec.seed, spec.device)),
             spec.device, (settings.particles, settings.points, settings.precision))
         self.worker = StreamWorker(self.source, pace)
         self.worker.yielded.connect(self._on_frame)
@@ -211,6 +228,10 @@ class RunSession(QObject):
     # ------------------------------------------------------------------ worker signals
     def _on_frame(self, frame: Frame) -> None:
         self.frames.append(frame)
+        if frame.index + 1 in self._replaying:
+            controls, label = self._replaying[frame.index + 1]
+            self.replayedAt.emit(frame.index + 1, controls)
+            self.steered.emit(frame.index + 1, label)
         if self.recorder is not None:
             self._record_frame(frame)
         self.frameAdded.emit(frame)
@@ -243,25 +264,29 @@ class RunSession(QObject):
         self.finished.emit(reason)
 
     # ------------------------------------------------------------------ recording
-    def start_recording(self, opts: dict, view) -> bool:
-        """Capture every step from now on (`opts`: the Recording panel's), with `view`'s
-        camera and point size."""
+    def start_recording(self, opts: dict, look) -> bool:
+        """Capture every step from now on (`opts`: the Recording panel's), drawn as `look`
+        (a function that gives the window's Look at each step) says."""
         try:
             self.recorder = Recorder(opts["path"], opts["size"], overlay=opts["overlay"],
                                      turntable=opts["turntable"],
-                                     hold_seconds=opts["hold_seconds"],
-                                     point_size=view.point_size, camera_from=view)
+                                     hold_seconds=opts["hold_seconds"], look=look)
         except (RecordingError, ValueError) as err:
             self.problem.emit("Cannot record", str(err))
             return False
-        self.message.emit(f"Recording to {self.recorder.path}", 0)
+        note = padding_note(self.recorder.path, opts["size"])
+        self.message.emit(f"Recording to {self.recorder.path}" + (f" ({note})" if note else ""),
+                          0)
         return True
 
     def _record_frame(self, frame: Frame) -> None:
         info = FrameInfo(frame.index + 1, frame.steps, frame.t, frame.experts, frame.reward,
                          frame.ess, len(frame.log_weights))
+        previous = self.frames[frame.index - 1] if 0 < frame.index <= len(self.frames) else None
         try:
-            self.recorder.add(frame.cloud, info)
+            self.recorder.add(frame.cloud, info, previous=previous_positions(frame, previous),
+                              denoised=frame.denoised,
+                              denoised_previous=previous_positions(frame, previous, True))
         except RecordingError as err:  # the run goes on; only the recording stops
             self.recorder.abort()
             self.recorder = None
@@ -283,9 +308,12 @@ class RunSession(QObject):
         self.recordingStopped.emit()
 
     # ------------------------------------------------------------------ exports
-    def export(self, path: Path) -> bool:
+    def export(self, path: Path, look: dict | None = None, particles: bool = False) -> bool:
         """Write the run by the file's suffix: .npz trajectory (as `poe-engine sample`
-        writes it), .ply final cloud, .json run configuration."""
+        writes it), .ply final cloud, .json run configuration; `look` (a Look's values),
+        how the run was drawn, goes into the configuration and the .npz meta. `particles`:
+        the .npz keeps the final population too, where the last frame holds it (as
+        `poe-engine sample --save-particles`)."""
         if not self.frames or self.run_config is None:
             self.problem.emit("Nothing to export", "Run the sampler first.")
             return False
@@ -293,9 +321,12 @@ class RunSession(QObject):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             f, config = self.frames, self.recorded_config()
+            if look is not None:
+                config = config | {"look": look}
             if kind == ".npz":
-                Trajectory.from_records(f).save_npz(path, trajectory_meta(config,
-                                                                          f[-1].index + 1))
+                particles = particles and f[-1].particles is not None
+                Trajectory.from_records(f).save_npz(
+                    path, trajectory_meta(config, f[-1].index + 1), particles)
             elif kind == ".ply":
                 write_ply(path, f[-1].cloud)
             else:

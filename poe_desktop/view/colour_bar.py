@@ -1,6 +1,6 @@
 """The colour bar: a small overlay in the 3-D view's top-right corner that shows the
 colormap the points are coloured by, what it measures and the values at its ends. Hidden
-while the points show their own colours."""
+while the points show their own colours. Its box and text follow the theme (`set_theme`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from ..model.colour_by import MODES, Colouring, viridis
 
 MARGIN = 10  # from the view's edges
 GRADIENT_STOPS = 32
+# the dark theme's box and text, until the window's theme says otherwise (set_theme)
+BOX_RGBA = (12, 12, 16, 190)
+TEXT_RGB = (225, 225, 232)
 
 
 def value_text(value: float | None) -> str:
@@ -29,6 +32,7 @@ class ColourBar(QWidget):
                         "the ends of the map (View toolbar: Colour by)")
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.title, self.low, self.high = "", None, None
+        self.box, self.text = QColor(*BOX_RGBA), QColor(*TEXT_RGB)
         self.setFixedSize(128, 176)
         parent.installEventFilter(self)
         self.hide()
@@ -44,6 +48,12 @@ class ColourBar(QWidget):
         self._place()
         self.show()
         self.raise_()
+        self.update()
+
+    def set_theme(self, background, foreground) -> None:
+        """The box's colour (over the view: translucent if `background` has an alpha) and
+        the text's; anything QColor takes (a name, an (r, g, b[, a]) tuple)."""
+        self.box, self.text = _color(background), _color(foreground)
         self.update()
 
     def labels(self) -> tuple[str, str, str]:
@@ -64,7 +74,7 @@ class ColourBar(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(12, 12, 16, 190))
+        painter.setBrush(self.box)
         painter.drawRoundedRect(QRectF(self.rect()), 6, 6)
         line = painter.fontMetrics().height()
         bar = QRectF(10, 12 + line, 16, self.height() - 24 - line)
@@ -74,7 +84,7 @@ class ColourBar(QWidget):
             gradient.setColorAt(float(u), QColor.fromRgbF(*map(float, rgb)))
         painter.setBrush(gradient)
         painter.drawRect(bar)
-        painter.setPen(QColor(225, 225, 232))
+        painter.setPen(self.text)
         painter.drawText(QRectF(8, 6, self.width() - 12, line), Qt.AlignmentFlag.AlignLeft,
                          title)
         text_x = bar.right() + 8
@@ -83,3 +93,7 @@ class ColourBar(QWidget):
         painter.drawText(QRectF(text_x, bar.bottom() - line + 2, self.width() - text_x - 4,
                                 line), Qt.AlignmentFlag.AlignLeft, low)
         painter.end()
+
+
+def _color(value) -> QColor:
+    return QColor(*value) if isinstance(value, (tuple, list)) else QColor(value)

@@ -7,10 +7,11 @@ diffuse and a little specular), and writes the depth of the sphere's surface, so
 overlapping spheres cut into each other where they really meet. Sizes are in pixels
 (`pxMode=True`, pyqtgraph's default) or in world units (`pxMode=False`: a point shrinks
 with distance). Options: `shading` (off: today's flat discs), `fog` (a depth cue toward
-the background colour), and `contrast_ratio`, a floor on each colour's contrast with
-the background (on a dark background a colour under it is lifted toward white at the
-same hue, so pure blue or black stay visible; on a light one, a colour too light is
-darkened).
+the background colour), and `contrast_ratio`: a point whose colour has less contrast than
+this with the background (black or deep blue on dark, white on light) gets a thin rim at
+its edge in a contrasting tone (light on a dark background, dark on a light one), the
+stronger the nearer its colour is to the background's lightness. The view never changes a
+point's colour: inside the rim a point shows its data colour, up to the lighting.
 
 pyqtgraph's own items compile one program per class and per context family; so does
 this one, with one GLSL source that compiles as `#version 120` or `#version 140`
@@ -33,7 +34,13 @@ LIGHT_DIRECTION = np.array([-0.35, 0.45, 1.0]) / np.linalg.norm([-0.35, 0.45, 1.
 AMBIENT = 0.35
 SPECULAR = 0.35
 SHININESS = 32.0
-DEFAULT_CONTRAST = 3.0  # WCAG's floor for graphics that must be seen
+DEFAULT_CONTRAST = 3.0  # WCAG's floor for graphics that must be seen: no rim at or above it
+# The rim: this many pixels wide (times the image scale), at most this share of the
+# point's radius (small points keep most of their colour), in this tone on a dark
+# background (and its mirror, 1 - it, on a light one).
+RIM_PIXELS = 1.5
+RIM_SHARE = 0.35
+RIM_TONE = 0.8
 # Fog starts at the depth of the camera's centre (the cloud's middle) and thickens over
 # the target sphere's radius behind it: the near half of the cloud keeps its true
 # colours, the far half recedes, up to this share of the background colour.
@@ -58,49 +65,49 @@ def contrast_ratio(rgb_a, rgb_b) -> np.ndarray:
     return (np.maximum(la, lb) + 0.05) / (np.minimum(la, lb) + 0.05)
 
 
-def _median_shade() -> float:
-    """The lighting factor of a sprite's median pixel (by area), the figure the contrast
-    floor uses in shaded mode: half of the disc is at least this bright."""
-    xy = np.stack(np.meshgrid(np.linspace(-1, 1, 201), np.linspace(-1, 1, 201)), -1)
-    r2 = (xy ** 2).sum(-1)
-    inside = r2 <= 1.0
-    normal = np.concatenate([xy[inside], np.sqrt(1.0 - r2[inside])[:, None]], axis=1)
-    diffuse = np.clip(normal @ LIGHT_DIRECTION, 0.0, None)
-    return float(np.median(AMBIENT + (1.0 - AMBIENT) * diffuse))
-
-
-MEDIAN_SHADE = _median_shade()
-
-
-# Below this background luminance white contrasts more than black: colours are lifted
-# there; on lighter backgrounds they are darkened instead.
+# Below this background luminance white contrasts more than black: fit_contrast lifts
+# colours there and the rim is light; on lighter backgrounds they are darkened, the rim dark.
 DARK_BACKGROUND_LUMINANCE = math.sqrt(1.05 * 0.05) - 0.05
 
 
-def luminance_bounds(background_rgb, ratio: float, shaded: bool) -> tuple[float, float]:
-    """The range of relative luminance a base colour is kept in so that it keeps `ratio`
+def is_dark(background_rgb) -> bool:
+    """Whether white contrasts more than black with this sRGB background."""
+    return float(relative_luminance(background_rgb)) <= DARK_BACKGROUND_LUMINANCE
+
+
+def rim_tone(background_rgb) -> tuple[float, float, float]:
+    """The rim's sRGB tone on this background: light on dark, dark on light."""
+    tone = RIM_TONE if is_dark(background_rgb) else 1.0 - RIM_TONE
+    return tone, tone, tone
+
+
+def rim_strength(rgb, background_rgb, ratio: float = DEFAULT_CONTRAST) -> np.ndarray:
+    """How much of the rim tone a point of colour `rgb` gets at its edge (the shader's
+    sum): 1 when it has no contrast with the background, 0 at `ratio` and above."""
+    contrast = contrast_ratio(np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0),
+                              background_rgb)
+    return np.clip((ratio - contrast) / max(ratio - 1.0, 1e-6), 0.0, 1.0)
+
+
+def luminance_bounds(background_rgb, ratio: float) -> tuple[float, float]:
+    """The range of relative luminance a colour is kept in so that it keeps `ratio`
     against the background: (floor, 1) on a dark background, (0, ceiling) on a light one,
-    (0, 1) when the ratio cannot be had. On a dark background in shaded mode the floor is
-    high enough that the median lit pixel keeps the ratio (lighting only darkens, which on
-    a light background only adds contrast)."""
+    (0, 1) when the ratio cannot be had (for `fit_contrast`)."""
     lb = float(relative_luminance(background_rgb))
     if ratio <= 1.0:
         return 0.0, 1.0
     if lb <= DARK_BACKGROUND_LUMINANCE:
         floor = ratio * (lb + 0.05) - 0.05
-        if floor >= 1.0:
-            return 0.0, 1.0
-        if shaded:  # lighting scales the sRGB value; luminance follows about as its 2.2 power
-            floor /= MEDIAN_SHADE ** 2.2
-        return float(min(floor, 1.0)), 1.0
+        return (float(floor), 1.0) if floor < 1.0 else (0.0, 1.0)
     ceiling = (lb + 0.05) / ratio - 0.05
     return (0.0, float(ceiling)) if ceiling > 0.0 else (0.0, 1.0)
 
 
 def fit_contrast(rgb, background_rgb, ratio: float) -> np.ndarray:
     """An sRGB colour in [0, 1] moved, at its own hue, just far enough from the background's
-    lightness to keep `ratio` against it (the shader does the same per point)."""
-    low, high = luminance_bounds(background_rgb, ratio, shaded=False)
+    lightness to keep `ratio` against it. For colours that are not data (the axes' labels
+    and arrows, the plots' series): the points' colours are never moved (they get a rim)."""
+    low, high = luminance_bounds(background_rgb, ratio)
     lin = srgb_to_linear(np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0))
     lum = float(lin @ LUMA)
     if lum > high:
@@ -125,12 +132,22 @@ uniform mat4 u_projection;
 uniform float u_viewport_width;  // pixels
 uniform float u_world_size;      // 1: sizes in world units, 0: in pixels
 uniform float u_pixel_scale;     // pixel sizes times this (images rendered at n x)
+uniform vec4 u_rim;              // width px, share of the radius, background luminance, ratio
 attribute vec4 a_position;
 attribute vec4 a_color;
 attribute float a_size;
 varying vec4 v_color;
 varying vec3 v_center;  // the sphere's centre in eye space
 varying float v_radius; // its radius in eye-space units
+varying float v_rim_px; // the rim's width in pixels
+varying float v_radius_px;
+varying float v_rim;    // the rim's strength: 1 for the background's own lightness, 0 from
+                        // u_rim.w's contrast up
+
+float luminance(vec3 c) {
+    vec3 lin = mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
+    return dot(lin, vec3(0.2126, 0.7152, 0.0722));
+}
 
 void main() {
     vec4 eye = u_modelview * a_position;
@@ -138,10 +155,16 @@ void main() {
     // pixels per eye-space unit at this depth (perspective: x_ndc = P00 x / w)
     float px_per_unit = u_projection[0][0] * 0.5 * u_viewport_width / max(gl_Position.w, 1e-6);
     float diameter_px = u_world_size > 0.5 ? a_size * px_per_unit : a_size * u_pixel_scale;
-    gl_PointSize = max(diameter_px, 1.0);
+    float size_px = max(diameter_px, 1.0);
+    gl_PointSize = size_px;
     v_radius = 0.5 * diameter_px / px_per_unit;
     v_center = eye.xyz;
     v_color = a_color;
+    v_radius_px = 0.5 * size_px;
+    v_rim_px = min(u_rim.x, u_rim.y * v_radius_px);
+    float lum = luminance(clamp(a_color.rgb, 0.0, 1.0));
+    float ratio = (max(lum, u_rim.z) + 0.05) / (min(lum, u_rim.z) + 0.05);
+    v_rim = clamp((u_rim.w - ratio) / max(u_rim.w - 1.0, 1e-6), 0.0, 1.0);
 }
 """
 
@@ -157,7 +180,7 @@ out vec4 fragColor;
 #endif
 uniform mat4 u_projection;
 uniform float u_shading;        // 1: lit spheres, 0: flat discs
-uniform vec2 u_luminance;       // the range base colours are kept in (contrast floor)
+uniform vec3 u_rim_color;       // the rim's tone: light on a dark background, dark on light
 uniform vec3 u_light;           // toward the light, eye space
 uniform float u_ambient;
 uniform float u_specular;
@@ -167,37 +190,16 @@ uniform vec3 u_fog;             // near depth, far depth, strength (0: no fog)
 varying vec4 v_color;
 varying vec3 v_center;
 varying float v_radius;
-
-vec3 to_linear(vec3 c) {
-    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
-}
-vec3 to_srgb(vec3 c) {
-    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
-}
-
-// The colour at its own hue with its luminance in u_luminance: darker (all channels
-// scaled alike); or brighter (scaled alike until the brightest one is full), then toward
-// white.
-vec3 within_range(vec3 c) {
-    vec3 lin = to_linear(clamp(c, 0.0, 1.0));
-    float lum = dot(lin, vec3(0.2126, 0.7152, 0.0722));
-    if (lum > u_luminance.y) return to_srgb(lin * (u_luminance.y / lum));
-    if (lum >= u_luminance.x) return c;
-    float peak = max(max(lin.r, lin.g), lin.b);
-    if (peak > 0.0) {
-        lin *= min(u_luminance.x / max(lum, 1e-6), 1.0 / peak);
-        lum = dot(lin, vec3(0.2126, 0.7152, 0.0722));
-    }
-    if (lum < u_luminance.x) lin = mix(lin, vec3(1.0), (u_luminance.x - lum) / (1.0 - lum));
-    return to_srgb(lin);
-}
+varying float v_rim_px;
+varying float v_radius_px;
+varying float v_rim;
 
 void main() {
     vec2 xy = 2.0 * gl_PointCoord - 1.0;
     xy.y = -xy.y;  // gl_PointCoord grows downward; eye-space y grows upward
     float r2 = dot(xy, xy);
     if (r2 > 1.0) discard;
-    vec3 color = within_range(v_color.rgb);
+    vec3 color = clamp(v_color.rgb, 0.0, 1.0);  // the data colour, never changed
     vec3 surface = v_center;
     if (u_shading > 0.5) {
         vec3 normal = vec3(xy, sqrt(1.0 - r2));
@@ -207,6 +209,11 @@ void main() {
         color = color * (u_ambient + (1.0 - u_ambient) * diffuse) + vec3(highlight);
         surface += v_radius * normal;
     }
+    // the rim: an outline drawn over the sphere's edge (antialiased over a pixel), so a
+    // colour near the background's lightness keeps a visible edge
+    float from_edge = (1.0 - sqrt(r2)) * v_radius_px;
+    float edge = clamp(v_rim_px + 0.5 - from_edge, 0.0, 1.0);
+    color = mix(min(color, vec3(1.0)), u_rim_color, edge * v_rim);
     vec4 clip = u_projection * vec4(surface, 1.0);
     gl_FragDepth = 0.5 * clip.z / clip.w + 0.5;
     float fog = u_fog.z * clamp((-surface.z - u_fog.x) / max(u_fog.y - u_fog.x, 1e-6), 0.0, 1.0);
@@ -226,9 +233,9 @@ def _compatibility_profile(context: QOpenGLContext) -> bool:
 class ShadedPointsItem(gl.GLScatterPlotItem):
     """A GLScatterPlotItem (same `setData(pos=, color=, size=, pxMode=)`) drawn as lit
     spheres. `shading`, `fog` and `contrast_ratio` are plain attributes; change them
-    with `set_options` so the view repaints. The fog and the contrast floor follow the
-    view's background colour (dark: colours too dark are lifted; light: colours too
-    light are darkened); the fog's depth range follows the camera's distance."""
+    with `set_options` so the view repaints. The fog and the rim follow the view's
+    background colour (the rim is light on dark, dark on light; a point's colour itself
+    is never changed); the fog's depth range follows the camera's distance."""
 
     _sphere_program = None  # one per class: the views share GL resources (view3d.py)
 
@@ -329,10 +336,12 @@ class ShadedPointsItem(gl.GLScatterPlotItem):
         viewport = GL.glGetIntegerv(GL.GL_VIEWPORT)
         GL.glUniform1f(uniform("u_viewport_width"), float(viewport[2]))
         GL.glUniform1f(uniform("u_world_size"), 0.0 if self.pxMode else 1.0)
-        GL.glUniform1f(uniform("u_pixel_scale"), float(getattr(view, "render_scale", 1.0)))
+        scale = float(getattr(view, "render_scale", 1.0))
+        GL.glUniform1f(uniform("u_pixel_scale"), scale)
         GL.glUniform1f(uniform("u_shading"), 1.0 if self.shading else 0.0)
-        GL.glUniform2f(uniform("u_luminance"),
-                       *luminance_bounds(background, self.contrast_ratio, self.shading))
+        GL.glUniform4f(uniform("u_rim"), RIM_PIXELS * scale, RIM_SHARE,
+                       float(relative_luminance(background)), float(self.contrast_ratio))
+        GL.glUniform3f(uniform("u_rim_color"), *rim_tone(background))
         GL.glUniform3f(uniform("u_light"), *LIGHT_DIRECTION)
         GL.glUniform1f(uniform("u_ambient"), AMBIENT)
         GL.glUniform1f(uniform("u_specular"), SPECULAR)

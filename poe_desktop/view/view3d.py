@@ -29,6 +29,7 @@ if QCoreApplication.instance() is None:
 BACKGROUND_RGB = (20, 20, 24)
 REFERENCE_RGBA = (0.55, 0.55, 0.62, 0.35)
 SPHERE_RGBA = (0.55, 0.62, 0.75, 0.22)
+RING_RGBA = (0.95, 0.75, 0.25, 0.7)
 CENTER = (0.5, 0.5, 0.5)
 # pyqtgraph's default field of view is 60 degrees; the cube's bounding sphere (radius
 # sqrt(3)/2) fits at a distance of about 1.73, so leave a margin around it.
@@ -38,8 +39,7 @@ DEFAULT_POINT_SIZE = 6.0
 # at the default camera in a 640-pixel-wide view, and smaller as the camera moves away.
 WORLD_UNITS_PER_SIZE = 0.005
 POINT_SIZE_RANGE = (1.0, 30.0)  # the toolbar's spin box
-OPTION_KEYS = {"shading": "shading", "worldSize": "world_size", "fog": "fog",
-               "axes": "axes_visible"}
+OPTION_KEYS = {"shading": "shading", "fog": "fog", "axes": "axes_visible"}
 
 
 def unit_cube_edges() -> NDArray[np.float32]:
@@ -62,6 +62,18 @@ def sphere_wireframe(latitudes: int = 7, longitudes: int = 12, segments: int = 4
         az = math.pi * k / longitudes
         circles.append(np.stack([0.5 * np.sin(u) * math.cos(az), 0.5 * np.sin(u) * math.sin(az),
                                  0.5 * np.cos(u)], axis=-1))
+    return _as_segments(circles)
+
+
+def great_circles(segments: int = 96):
+    """The sphere's three great circles in the planes x, y, z = 0.5: where an axis
+    expert switched off leaves its band of points (the ring guide)."""
+    u = np.linspace(0.0, 2.0 * math.pi, segments + 1)
+    c, s, o = 0.5 * np.cos(u), 0.5 * np.sin(u), np.zeros_like(u)
+    return _as_segments([np.stack(v, axis=-1) for v in ((o, c, s), (c, o, s), (c, s, o))])
+
+
+def _as_segments(circles) -> NDArray[np.float32]:
     segments_ = [np.stack([c[:-1], c[1:]], axis=1).reshape(-1, 3) for c in circles]
     return (np.concatenate(segments_) + np.array(CENTER)).astype(np.float32)
 
@@ -114,6 +126,8 @@ class CloudView(gl.GLViewWidget):
                                    antialias=True, glOptions="additive")
         self.sphere = ReferenceLines(pos=sphere_wireframe(), mode="lines", color=SPHERE_RGBA,
                                      antialias=True, glOptions="additive")
+        self.ring = ReferenceLines(pos=great_circles(), mode="lines", color=RING_RGBA,
+                                   antialias=True, width=2.0, glOptions="translucent")
         self.trails = gl.GLLinePlotItem(mode="lines", antialias=True, glOptions="translucent")
         # 'translucent' is ordinary alpha blending: an opaque point keeps its own colour
         # (the default 'additive' would wash overlapping points out to white).
@@ -123,9 +137,11 @@ class CloudView(gl.GLViewWidget):
         self.denoised = ShadedPointsItem(size=self.scatter_size(), pxMode=not self.world_size,
                                          glOptions="translucent")
         self.denoised.setDepthValue(-1)
-        for item in (self.cube, self.sphere, self.trails, self.denoised, self.scatter):
+        for item in (self.cube, self.sphere, self.ring, self.trails, self.denoised,
+                     self.scatter):
             self.addItem(item)
         self.trails.setVisible(False)
+        self.ring.setVisible(False)
         self.denoised.setVisible(False)
         self.reset_camera()
 
@@ -200,6 +216,10 @@ class CloudView(gl.GLViewWidget):
             item.set_options(fog=on)
         self.optionsChanged.emit()
 
+    def set_ring_visible(self, on: bool) -> None:
+        self.ring.setVisible(bool(on))
+        self.update()
+
     def set_axes_visible(self, on: bool) -> None:
         self.axes.visible = bool(on)
         self.update()
@@ -219,12 +239,14 @@ class CloudView(gl.GLViewWidget):
         values were rejected. Missing keys keep the current value; never raises."""
         if not isinstance(values, dict):
             return ["state"]
-        setters = {"shading": self.set_shading, "worldSize": self.set_world_size,
-                   "fog": self.set_fog, "axes": self.set_axes_visible}
+        setters = {"shading": self.set_shading, "fog": self.set_fog,
+                   "axes": self.set_axes_visible}
         rejected = []
         for key, value in values.items():
             if key in setters and isinstance(value, bool):
                 setters[key](value)
+            elif key == "worldSize":  # settings of an older version: points are in cube units
+                pass
             elif key == "pointSize" and _is_number(value) and \
                     POINT_SIZE_RANGE[0] <= value <= POINT_SIZE_RANGE[1]:
                 self.set_point_size(value)

@@ -1,5 +1,5 @@
 """The 3-D view's own menu entries: File › Save view image… and the View toggles for
-shaded points, world-size points, fog and axes. They follow the view's options both
+shaded points, fog and axes. They follow the view's options both
 ways: a toggle sets the option, and an option set elsewhere (a restored state) ticks
 or clears its toggle, and sets the toolbar's point size, without firing them again."""
 
@@ -16,9 +16,6 @@ from ..qt_utils import set_checked_quietly, signals_blocked, with_shortcut
 TOGGLES = (
     ("shading_action", "shadingAction", "Shaded points", "shading", "set_shading",
      "Draw points as lit spheres (off: flat discs)"),
-    ("world_size_action", "worldSizeAction", "World-size points", "worldSize",
-     "set_world_size", "Size points in cube units, so far points look smaller "
-     "(off: a fixed size in pixels)"),
     ("fog_action", "fogAction", "Depth fog", "fog", "set_fog",
      "Fade far points toward the background, as a cue to depth"),
     ("axes_action", "axesAction", "Axes", "axes", "set_axes_visible",
@@ -29,7 +26,7 @@ TOGGLES = (
 def add_view_options(view, point_size, file_menu: QMenu, view_menu: QMenu,
                      save_image: Callable[[], None]) -> dict[str, QAction]:
     """Add the entries to the File and View menus; returns the actions by name:
-    `shading_action`, `world_size_action`, `fog_action`, `axes_action` and
+    `shading_action`, `fog_action`, `axes_action` and
     `save_view_image_action` (which calls `save_image`). `point_size` is the spin box that
     follows the view's point size."""
     parent = file_menu.parent()

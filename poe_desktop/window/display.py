@@ -7,9 +7,9 @@ streaming run redraws follows what a redraw costs here (`pacing.DrawBudget`), so
 drawing takes at most a set share of the time the sampler could use. The view follows
 the newest frame unless the user moved the timeline back.
 
-What the cloud shows is chosen here too: its points' colours (`colour_by`, with the colour
-bar's range) and, when asked for, the predicted clean cloud x0_hat drawn bright with x_t
-faint around it (the noisy cloud stays in view, the prediction reads on top of it).
+The display keeps the colours and the cloud (x_t, or x0_hat bright over x_t faint) of the
+window's Look (model/look.py) and draws each step through view/draw.py, the one path
+that recordings and images take too.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
-from ..model.colour_by import DEFAULT_MODE, Colouring, colours, previous_positions
+from ..model.colour_by import Colouring, previous_positions
 from ..model.frames import Frame
+from ..model.look import DEFAULT_LOOK, Look
 from ..model.pacing import DrawBudget
 from ..panels import PopulationPanel, StatsPanel, TimelineBar
+from ..view.draw import draw_cloud
 from ..view.view3d import CloudView
 
 DRAW_INTERVAL_MS = 30
 NO_STEP, NO_T, NO_RATE, NO_DEVICE = "step –", "t –", "– steps/s", "device –"
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
-FAINT_ALPHA = 0.2  # of x_t while x0_hat is shown
 
 
 class FrameDisplay(QObject):
@@ -43,8 +44,7 @@ class FrameDisplay(QObject):
         self.population = population  # every particle of the shown step (paced itself)
         self.trails = False  # draw the shown particle's trail
         self.paused = False  # the rate then reads "paused", not the last steps' rate
-        self.colour_by = DEFAULT_MODE  # what the points' colours show (colour_by.MODES)
-        self.denoised = False  # draw x0_hat, bright, with x_t faint
+        self.look = DEFAULT_LOOK  # its colours and cloud (x_t or x0_hat) say what is drawn
         self.colour_bar = None  # widgets.ColourBar: the range `colour_by` maps, if any
         self.device = "cpu"
         self._shown = -1  # index of the frame on screen
@@ -159,39 +159,38 @@ class FrameDisplay(QObject):
             self.flush()
 
     def _draw_cloud(self, frame: Frame, previous: Frame | None) -> None:
-        """The cloud (or x0_hat, bright, over x_t, faint) in the colours of `colour_by`,
-        its trail, and the colour bar's range."""
-        denoised = self.denoised and frame.denoised is not None
-        bright = frame.denoised if denoised else frame.cloud
-        shown = colours(self.colour_by, bright, previous_positions(frame, previous, denoised))
-        if denoised:
-            span = None if shown.low is None else (shown.low, shown.high)
-            faint = colours(self.colour_by, frame.cloud, previous_positions(frame, previous),
-                            span, FAINT_ALPHA)
-            self.view3d.show_cloud(frame.cloud, faint.rgba)
-            self.view3d.show_denoised(frame.denoised, shown.rgba)
-        else:  # own colours: the view's own path
-            self.view3d.show_cloud(frame.cloud, None if shown.low is None else shown.rgba)
-            self.view3d.show_denoised(None)
-        trail = frame.denoised_trail if denoised else frame.trail
-        if self.trails and trail is not None:
-            self.view3d.show_trails(trail, bright, shown.rgba)
+        """The shown step drawn as the Look says (view/draw.py), and the colour bar's range."""
+        trail = frame.denoised_trail if self.denoised else frame.trail
+        shown = draw_cloud(self.view3d, self.look, frame.cloud,
+                           previous_positions(frame, previous), frame.denoised,
+                           previous_positions(frame, previous, True),
+                           trail if self.trails else None)
         if self.colour_bar is not None:
             self.colour_bar.show_colouring(shown)
 
-    def set_colour_by(self, mode: str) -> None:
-        """Colour the points by `mode` (a key of colour_by.MODES)."""
-        self.colour_by = mode
+    # what the points' colours show (colour_by.MODES) and whether x0_hat is drawn
+    colour_by = property(lambda self: self.look.colour_by)
+    denoised = property(lambda self: self.look.cloud == "x0")
+
+    def set_look(self, look: Look) -> None:
+        """Draw with `look`'s colours and cloud from now on (the view takes the rest)."""
+        self.look = look
         if self.shown_frame() is not None:
             self.show_frame(self._shown)
         elif self.colour_bar is not None:
-            self.colour_bar.show_colouring(Colouring(mode, np.zeros((0, 4), np.float32)))
+            self.colour_bar.show_colouring(Colouring(look.colour_by,
+                                                     np.zeros((0, 4), np.float32)))
+
+    def set_colour_by(self, mode: str) -> None:
+        """Colour the points by `mode` (a key of colour_by.MODES)."""
+        self.set_look(self.look.replace(colour_by=mode))
 
     def set_denoised(self, on: bool) -> None:
         """Draw the predicted clean cloud x0_hat, bright, with x_t faint."""
-        self.denoised = bool(on)
-        if self.shown_frame() is not None:
-            self.show_frame(self._shown)
+        self.set_look(self.look.replace(cloud="x0" if on else "xt"))
+
+    def shown_index(self) -> int:
+        return self._shown
 
     def shown_frame(self) -> Frame | None:
         return self.frames[self._shown] if 0 <= self._shown < len(self.frames) else None

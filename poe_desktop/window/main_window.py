@@ -8,6 +8,7 @@ the timeline and the plots up with the run's frames.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -28,6 +29,7 @@ from ..qt_utils import grab_window, set_checked_quietly
 from ..run.session import RunSession
 from ..view.view3d import CloudView
 from .display import FrameDisplay
+from .looks import current_look
 from .menus import build_menus
 from .panel_config import apply_config, connect_steering, run_request
 from .problems import show_problem
@@ -145,8 +147,8 @@ class MainWindow(QMainWindow):
             self.report_problem("Cannot start the run", str(err))
             return False
         self.timeline.set_playing(False)
-        if not self.session.start(**request, start_paused=start_paused,
-                                  pause_after=pause_after):
+        if not self.session.start(**self.resume.request(request), start_paused=start_paused,
+                                  pause_after=pause_after):  # (a configuration's steering)
             return False
         self.display.clear()
         self.display.set_device(self.session.device)
@@ -158,11 +160,8 @@ class MainWindow(QMainWindow):
         """Fill the panels from a run configuration (see `panel_config.apply_config`)."""
         apply_config(self.experts_panel, self.reward_panel, self.sampler_panel, config)
         self.session.checksums = config.get("checksums")
-        if config.get("steering"):
-            self.statusBar().showMessage(
-                f"The panels hold the configuration's first step; its {len(config['steering'])} "
-                "steering change(s) are replayed by poe-engine sample --config, not here",
-                10_000)
+        self.session.layers = config.get("layers")  # replayed as they ran, not measured
+        self.resume.configuration_loaded(config)  # its steering: replayed by the next run
 
     def toggle_pause(self) -> None:
         self.session.toggle_pause()
@@ -187,7 +186,8 @@ class MainWindow(QMainWindow):
         """Record button: start capturing every step, or finish the file."""
         if on and self.recorder is None:
             opts = self.recording_panel.confirmed_options()  # None: the user said no
-            if opts is None or not self.session.start_recording(opts, self.view3d):
+            look = partial(current_look, self)  # the window's, step by step
+            if opts is None or not self.session.start_recording(opts, look):
                 set_checked_quietly(self.record_action, False)
         elif not on and self.recorder is not None:
             self.session.finish_recording()
@@ -237,7 +237,8 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() not in (".npz", ".ply", ".json"):
             self.report_problem("Cannot export", f"{path.name}: use .npz, .ply, .json or .png")
             return False
-        return self.session.export(path)
+        return self.session.export(path, current_look(self).to_dict(),
+                                   particles=self.recording_panel.save_particles.isChecked())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.session.stop()

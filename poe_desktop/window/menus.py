@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from .help import app_version
 from .keep_armed import connect_keep_armed
+from .looks import add_look_actions
 from .open_files import install_file_actions
 from .view_controls import install_view_controls
 
@@ -75,6 +76,7 @@ def build_menus(window) -> None:
                                    checked=True)
     for action in (window.trails_action, window.cube_action, window.sphere_action):
         view.addAction(action)
+    add_look_actions(window, view)  # Ring guide, Save look…, Load look…
     window.reset_camera_action = _action(window, "Reset camera", view3d.reset_camera, "Home")
     install_view_controls(window, file_menu, view)  # toggles, presets, colour by, x0_hat
     bar.addMenu("&Help").addAction(_action(window, "About", lambda: about(window)))

@@ -120,8 +120,9 @@ def _fill_panels(window, config: dict, path: Path) -> bool:
 
 
 def show_run(window, run: OpenedRun, path: Path) -> None:
-    """`run`'s frames on the timeline, its last step in the view, its curves in the
-    statistics; its configuration (if any) in the panels and as the run to export."""
+    """`run`'s frames on the timeline, its last step in the view, its curves and steering
+    marks in the statistics; its configuration (if any) as the run to export and, with
+    the controls in force at the shown step, in the panels (`resume.PanelsFollow`)."""
     window.timeline.set_playing(False)
     window.session.reset()  # no run is going: this only forgets the last one's frames
     window.session.run_config = run.config
@@ -132,6 +133,7 @@ def show_run(window, run: OpenedRun, path: Path) -> None:
     window.display.device_label.setText(f"file {path.name}")
     if run.config is not None and not _fill_panels(window, run.config, path):
         return
+    window.resume.run_shown()  # its steering marks; the panels at the shown step
     replay = "; ▶ replays it" if len(run.frames) > 1 else ""
     window.statusBar().showMessage(f"Opened {path.name}: {run.note}{replay}", 10_000)
 

@@ -10,6 +10,7 @@ from poe_engine.spec import RunSpec
 from poe_engine.steering import Controls
 
 from ..panels import ExpertsPanel, RewardPanel, SamplerPanel
+from ..qt_utils import signals_blocked
 from ..run.session import RunSession
 
 
@@ -61,6 +62,24 @@ def apply_config(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPan
     if controls.reward is not None:
         reward.set_color(controls.reward)
     spin.set_exact(controls.strength)
+
+
+def show_controls(experts: ExpertsPanel, reward: RewardPanel, controls: Controls) -> None:
+    """Set the Experts and Reward panels to `controls` without a signal: nothing steers,
+    nothing counts as the user's change (a value a panel cannot hold is clamped by it)."""
+    weights = dict(zip(EXPERT_NAMES, controls.weights, strict=True))
+    with signals_blocked(experts, reward):
+        for name, box in experts.toggles.items():
+            box.setChecked(name in controls.enabled)
+        for name, spin in experts.weights.items():
+            spin.setValue(weights[name])
+        experts.reward.setChecked(controls.reward is not None)
+        if controls.reward is not None and controls.reward != reward.color:
+            try:
+                reward.set_color(controls.reward)
+            except ValueError:
+                pass  # a colour this app cannot name: the panel keeps its own
+        reward.strength.set_exact(controls.strength)
 
 
 def connect_steering(experts: ExpertsPanel, reward: RewardPanel, session: RunSession) -> None:

@@ -19,9 +19,8 @@ import os
 from pathlib import Path
 
 SETTINGS_ENV = "POE_DESKTOP_SETTINGS"
-KEYS = ("geometry", "windowState", "sampler", "experts", "reward", "pointSize", "viewToggles",
-        "camera", "recording", "theme", "recentFiles",
-        "viewModes", "viewOptions", "stats")
+KEYS = ("geometry", "windowState", "sampler", "experts", "reward", "viewToggles", "recording",
+        "recentFiles", "viewOptions", "stats", "look")
 MAX_FILE_BYTES = 256 * 1024  # a real file is about 2 kB; anything far bigger is not ours
 MAX_BLOB_BYTES = 64 * 1024  # geometry or state, decoded
 SECTION = "[General]"

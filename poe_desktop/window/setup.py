@@ -1,11 +1,13 @@
 """What the main window gets after its panels, menus and run wiring: panels that scroll
 on a small screen, a status bar true to the run, Help › Keyboard shortcuts, View › Theme
-and a tooltip on every control; then the state saved at the last launch (`setup_window`)."""
+and a tooltip on every control, the Experts and Reward panels that follow the timeline
+(`resume.py`); then the state saved at the last launch (`setup_window`)."""
 
 from __future__ import annotations
 
 from .fit import fit_to_screen, scroll_docks
 from .help import add_help_actions
+from .resume import PanelsFollow
 from .state import restore_window
 from .status import connect_status
 from .theme import add_theme_menu
@@ -44,6 +46,10 @@ def fill_tooltips(window) -> None:
 def setup_window(window) -> None:
     # the statistics read each run's settings (its steps, its ESS threshold) as it shows
     window.stats_panel.config_source = lambda: window.session.run_config
+    window.stats_panel.plotSaved.connect(
+        lambda path: window.statusBar().showMessage(f"Saved {path}", 5000))
+    window.stats_panel.problem.connect(window.report_problem)
+    window.resume = PanelsFollow(window)  # the panels follow the timeline; replays
     scroll_docks(window)
     fit_to_screen(window)
     connect_status(window)

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QByteArray
 
-from ..view.camera import apply_camera_state, camera_state
+from .looks import apply_look_state, current_look
 from .settings import decode_blob, encode_blob, read_settings, write_settings
-from .theme import apply_theme_state, theme_state
 
 SETTINGS_RESET_NOTE = "Some saved settings were invalid and were reset"
 
@@ -37,8 +36,7 @@ def _number_in(value, low: float, high: float) -> bool:
 
 
 def _toggles(window) -> dict:
-    return {"trails": window.trails_action, "cube": window.cube_action,
-            "sphere": window.sphere_action}
+    return {"trails": window.trails_action}
 
 
 def _apply_toggles(window, values: dict) -> list[str]:
@@ -52,16 +50,6 @@ def _apply_toggles(window, values: dict) -> list[str]:
     return rejected
 
 
-def _apply_point_size(window, values: dict) -> list[str]:
-    spin = window.toolbar.point_size
-    if "size" not in values:
-        return []
-    if not _number_in(values["size"], spin.minimum(), spin.maximum()):
-        return ["size"]
-    spin.setValue(float(values["size"]))
-    return []
-
-
 def registry(window) -> dict[str, Entry]:
     """Every saved part of `window`'s state, by its settings key."""
     entries = {
@@ -71,20 +59,15 @@ def registry(window) -> dict[str, Entry]:
                          lambda w, v: w.experts_panel.apply_state(v), from_config=True),
         "reward": Entry(lambda w: w.reward_panel.state(),
                         lambda w, v: w.reward_panel.apply_state(v), from_config=True),
-        "pointSize": Entry(lambda w: {"size": w.toolbar.point_size.value()},
-                           _apply_point_size),
         "viewToggles": Entry(lambda w: {k: a.isChecked() for k, a in _toggles(w).items()},
                              _apply_toggles),
-        "camera": Entry(lambda w: camera_state(w.view3d),
-                        lambda w, v: apply_camera_state(w.view3d, v)),
-        "theme": Entry(theme_state, apply_theme_state),
         "viewOptions": Entry(lambda w: w.view3d.state(), lambda w, v: w.view3d.apply_state(v)),
         "stats": Entry(lambda w: w.stats_panel.state(), lambda w, v: w.stats_panel.apply_state(v)),
-        "viewModes": Entry(lambda w: w.view_toolbar.state(),
-                           lambda w, v: w.view_toolbar.apply_state(v)),
         "recording": Entry(lambda w: w.recording_panel.state(),
                            lambda w, v: w.recording_panel.apply_state(v)),
         "recentFiles": Entry(lambda w: w.recent_state(), lambda w, v: w.apply_recent_state(v)),
+        # how a cloud is drawn: colours, theme, points, guides, camera (model/look.py)
+        "look": Entry(lambda w: current_look(w).to_dict(), apply_look_state),
     }
     return entries
 

@@ -1,6 +1,6 @@
 """One theme for the whole window: the widgets' palette, every plot's background and
-foreground, and the 3-D view's background. Dark by default (a point cloud reads best on
-dark), light as an option (View › Theme).
+foreground, the 3-D view's background, its colour bar and the Population panel's tiles.
+Dark by default (a point cloud reads best on dark), light as an option (View › Theme).
 
 Plots are found under the window with `findChildren`, so plots that a panel adds later
 take the theme when it is applied again (`apply_theme`)."""
@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import pyqtgraph as pg
 from PySide6.QtGui import QAction, QActionGroup, QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from ..panels.population import PopulationPanel
+from ..view.colour_bar import ColourBar
 
 DEFAULT_THEME = "dark"
 
@@ -56,8 +59,9 @@ def palette(theme: Theme) -> QPalette:
 
 
 def theme_plot(plot: pg.GraphicsView, theme: Theme) -> None:
-    """Background, axes, title and legend of one plot view (its curves keep their colours):
-    a PlotWidget, or a layout view of several plots (a statistics tab)."""
+    """Background, axes, title and legend of one plot view, and the statistics' series
+    (drawn legible on the background): a PlotWidget, or a layout view of several plots
+    (a statistics tab)."""
     plot.setBackground(theme.plot_background)
     for item in plot_items(plot):
         for name in ("left", "bottom", "right", "top"):
@@ -69,8 +73,8 @@ def theme_plot(plot: pg.GraphicsView, theme: Theme) -> None:
         if item.legend is not None:
             item.legend.setBrush(theme.legend_brush)
             item.legend.setLabelTextColor(theme.plot_foreground)
-        if hasattr(item, "set_foreground"):  # the statistics' own legend rows and cursor
-            item.set_foreground(theme.plot_foreground)
+        if hasattr(item, "set_theme"):  # the statistics: legend rows, cursor, series
+            item.set_theme(theme.plot_background, theme.plot_foreground)
 
 
 def plot_items(view: pg.GraphicsView) -> list[pg.PlotItem]:
@@ -93,6 +97,15 @@ def theme_view(view3d, theme: Theme) -> None:
     view3d.update()
 
 
+def theme_overlays(window, theme: Theme) -> None:
+    """What paints its own colours: the colour bar (a box like a plot's legend, over the
+    view) and the Population panel (the panel like a text field, its tiles like the view)."""
+    for bar in window.findChildren(ColourBar):
+        bar.set_theme((*theme.legend_brush[:3], max(theme.legend_brush[3], 200)), theme.text)
+    for panel in window.findChildren(PopulationPanel):
+        panel.set_theme(theme.base, theme.text, theme.view_background)
+
+
 def apply_theme(window, name: str) -> bool:
     """Put theme `name` on the whole app and `window`'s plots and view; False (nothing
     changed) for an unknown name."""
@@ -106,6 +119,7 @@ def apply_theme(window, name: str) -> bool:
     for plot in window.findChildren(pg.GraphicsView):
         theme_plot(plot, theme)
     theme_view(window.view3d, theme)
+    theme_overlays(window, theme)
     window.theme = name
     action = getattr(window, "theme_actions", {}).get(name)
     if action is not None and not action.isChecked():

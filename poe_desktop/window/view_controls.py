@@ -7,10 +7,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMenu
 
+from ..model.colour_by import previous_positions
+from ..record.recorder import OffscreenView
 from ..view.colour_bar import ColourBar
-from ..view.view_image import SaveImageDialog
+from ..view.draw import apply_look
+from ..view.view_image import SaveImageDialog, write_image
 from ..view.view_menu import add_view_options
 from ..view.view_toolbar import ViewToolbar
+from .looks import current_look
 
 
 def install_view_controls(window, file_menu: QMenu, view_menu: QMenu) -> None:
@@ -47,7 +51,33 @@ def save_view_image(window) -> None:
         return
     path, scale, transparent = dialog.choice()
     view.image_options.update(scale=scale, transparent=transparent, path=path)
-    if view.save_image(path, scale=scale, transparent=transparent):
+    write_view_image(window, path, scale=scale, transparent=transparent)
+
+
+def write_view_image(window, path, size: tuple[int, int] | None = None, scale: int = 1,
+                     transparent: bool = False) -> bool:
+    """The shown step drawn as the window's Look, alone, `size` (default: the view's) times
+    `scale`, as a PNG: the path recordings take (record/recorder.OffscreenView). A failure
+    is reported as a problem; returns whether the file was written."""
+    view3d, display = window.view3d, window.display
+    frame = display.shown_frame()
+    view = OffscreenView(size or (view3d.width(), view3d.height()))
+    try:
+        if frame is None:
+            apply_look(view, current_look(window))
+            view.clear_cloud()
+        else:
+            index = display.shown_index()
+            previous = display.frames[index - 1] if index > 0 else None
+            view.draw(current_look(window), frame.cloud,
+                      previous=previous_positions(frame, previous), denoised=frame.denoised,
+                      denoised_previous=previous_positions(frame, previous, True))
+        error = write_image(view, path, scale, transparent)
+    finally:
+        view.close()
+        view.deleteLater()
+    if error is None:
         window.statusBar().showMessage(f"Saved {path}", 5000)
-    else:
-        window.report_problem("Cannot save the view image", view.last_save_error)
+        return True
+    window.report_problem("Cannot save the view image", error)
+    return False
