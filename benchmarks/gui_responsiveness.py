@@ -6,7 +6,13 @@ tab shown): the gaps between the view's frames (p50, p95, worst) and the stalls 
 which is where a costly redraw of the plots shows. Needs a display (xvfb-run).
 
     xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/gui_responsiveness.py
-    ... benchmarks/gui_responsiveness.py --steps 24   # a short check
+    ... benchmarks/gui_responsiveness.py --steps 24   # another length
+    ... benchmarks/gui_responsiveness.py --eager-frames   # as the app was before issue 21
+
+A default run is short (16 steps since issue 21), so both sides are measured after a warm-up
+run (the first run of a process measures the precision and the thread count) and over
+`--repeat` runs (median): the command line's from its first step to its last, the app's
+from `run()` to the run's end.
 
 It uses only what the app had before the plots were reworked (so that the same file
 measures the old code too): MainWindow, its run(), runFinished, view3d, the statsDock.
@@ -32,18 +38,36 @@ ORBIT_MS = 16  # 60 Hz, as a person dragging the camera
 ORBIT_DEGREES = 1.0  # a step of the orbit
 
 
-def headless_steps_per_second(steps: int) -> float:
-    """The same run as the app's default, without a window (what `poe-engine sample` does)."""
+def headless_steps_per_second(steps: int, repeat: int = 1) -> float:
+    """The same run as the app's default, without a window (what `poe-engine sample` does):
+    the median of `repeat` runs after a warm-up run."""
     from poe_engine.reward import ColorReward
     from poe_engine.runs import build_composition, build_experts
     from poe_engine.samplers import SamplerSettings, ais
 
     experts = build_experts(None, "cpu")
     composition = build_composition(experts, experts.keys(), ColorReward("red"))
-    start = time.perf_counter()
-    for record in ais(composition, SamplerSettings(steps=steps), seed=0):
-        _ = record.best.cpu().numpy(), record.ess  # what a consumer copies
-    return steps / (time.perf_counter() - start)
+    rates = []
+    for _ in range(repeat + 1):
+        start = time.perf_counter()
+        for record in ais(composition, SamplerSettings(steps=steps), seed=0):
+            _ = record.best.cpu().numpy(), record.ess  # what a consumer copies
+        rates.append(steps / (time.perf_counter() - start))
+    return float(np.median(rates[1:]))
+
+
+def eager_frames() -> None:
+    """Every frame's fidelity, x0_hat and x0_hat trail computed on the sampler's thread as
+    it is made, as the app did before issue 21 (where frames are lazy; no-op otherwise)."""
+    from poe_desktop.model import frames
+
+    made = frames.frame_from
+
+    def eager(*args, **kwargs):
+        frame = made(*args, **kwargs)
+        _ = frame.radial_error, frame.denoised, frame.denoised_trail
+        return frame
+    frames.frame_from = eager
 
 
 def stall_line(lateness: list[float]) -> str:
@@ -120,27 +144,34 @@ def run_once(window: MainWindow, probe: Probe, orbit: bool) -> tuple[str, float]
     return result[1], result[2]
 
 
-def main(steps: int = 128, plain: bool = True) -> int:
+def main(steps: int = 16, plain: bool = True, repeat: int = 3) -> int:
     # the window's defaults, never settings saved by an earlier session on this machine
     os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
     pg.mkQApp("benchmark")
-    cli_rate = headless_steps_per_second(steps) if plain else None  # before any window
+    cli_rate = headless_steps_per_second(steps, repeat) if plain else None  # before a window
     window = MainWindow()
     window.sampler_panel.steps.setValue(steps)
+    window.sampler_panel.pace.setCurrentText("as fast as possible")
     window.show()
     probe = Probe(window)
 
     if plain:
-        reason, wall = run_once(window, probe, orbit=False)
-        rate = len(window.frames) / wall
-        print(f"run: {reason}, {len(window.frames)} steps in {wall:.1f} s "
-              f"({rate:.2f} steps/s) on {window.session.device}, precision "
-              f"{window.run_config['precision']}, sampler {window.frames[-1].threads}")
+        run_once(window, probe, orbit=False)  # warm-up: precision probe, thread trial
+        rates, paints, lateness = [], [], []
+        for _ in range(repeat):
+            reason, wall = run_once(window, probe, orbit=False)
+            rates.append(len(window.frames) / wall)
+            paints.append(len(probe.paints) / wall)
+            lateness += probe.lateness
+        rate = float(np.median(rates))
+        print(f"runs: {reason}, {len(window.frames)} steps, {repeat} runs at "
+              f"{', '.join(f'{r:.2f}' for r in rates)} steps/s (median {rate:.2f}) on "
+              f"{window.session.device}, precision {window.run_config['precision']}, "
+              f"sampler {window.frames[-1].threads}")
         print(f"without a window (as the command line): {cli_rate:.2f} steps/s; "
               f"the app reaches {100 * rate / cli_rate:.0f} % of it")
-        print(f"view frames drawn while sampling: {len(probe.paints)} "
-              f"({len(probe.paints) / wall:.1f} fps)")
-        print(stall_line(probe.lateness))
+        print(f"view frames drawn while sampling: {np.median(paints):.1f} fps (median)")
+        print(stall_line(lateness))
 
     # the statistics open, on their Run tab, while the camera orbits
     dock = window.findChild(QDockWidget, "statsDock")
@@ -163,14 +194,24 @@ def main(steps: int = 128, plain: bool = True) -> int:
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("legacy_steps", nargs="?", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=None, help="denoising steps (128)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="denoising steps (the default run's)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs measured, after a warm-up")
+    parser.add_argument("--eager-frames", action="store_true",
+                        help="compute every frame's fidelity and x0_hat on the sampler's "
+                        "thread, as the app did before issue 21")
     parser.add_argument("--orbit-only", action="store_true",
                         help="skip the first run (and the window-less one): only the orbit")
     args = parser.parse_args(argv)
-    args.steps = args.steps or args.legacy_steps or 128
+    if args.steps is None and args.legacy_steps is None:
+        from poe_engine.samplers import SamplerSettings
+        args.steps = SamplerSettings().steps
+    args.steps = args.steps or args.legacy_steps
     return args
 
 
 if __name__ == "__main__":
     options = parse(sys.argv[1:])
-    sys.exit(main(options.steps, plain=not options.orbit_only))
+    if options.eager_frames:
+        eager_frames()
+    sys.exit(main(options.steps, plain=not options.orbit_only, repeat=options.repeat))

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import torch
 
+from poe_engine.budget import preset_settings
 from poe_engine.precision import bf16_speedup, resolve_precision
 from poe_engine.reward import ColorReward
 from poe_engine.runs import build_composition, build_experts, resolve_device
@@ -69,11 +70,41 @@ def ceiling(dtype: torch.dtype, device: torch.device, seconds: float = 1.0) -> f
     return best
 
 
-def run_flop(settings: SamplerSettings, hidden: int = 256, depth: int = 3) -> float:
-    """Multiply-adds of the three axis MLPs over a run, x 2 (the time features folded)."""
+def run_flop(settings: SamplerSettings, hidden: int = 256, depth: int = 3,
+             calls: int | None = None) -> float:
+    """Multiply-adds of the three axis MLPs over a run, x 2 (the time features folded):
+    `calls` grouped expert calls (a run's `nfe`; by default the classic count, one ODE step
+    and `langevin_steps` moves a level, which the scaling rows use)."""
     per_point = 2 * (3 * hidden + (depth - 1) * hidden * hidden + hidden)
-    calls = settings.steps + (settings.steps - 1) * settings.langevin_steps
+    if calls is None:
+        calls = settings.steps + (settings.steps - 1) * settings.langevin_steps
     return 3.0 * calls * settings.particles * settings.points * per_point
+
+
+def count_calls(experts, settings: SamplerSettings, device) -> int:
+    """The grouped expert calls of a run of `settings` (its last record's `nfe`)."""
+    composition = build_composition(experts, EXPERTS, ColorReward("red"))
+    *_, last = ais(composition, settings, seed=0, device=device)
+    return int(last.nfe)
+
+
+def new_against_classic(experts, device, repeats: int) -> None:
+    """The default run against the classic one (`--preset classic`), timed in turn in this
+    process, with their expert calls: the cost that does not drift."""
+    rows = [("classic (128 levels x 3 Langevin)",
+             SamplerSettings(**preset_settings("classic"))),
+            ("default (the knee, docs/evaluations.md)", SamplerSettings())]
+    print("\nthe default against the classic run (AIS, 8 x 512, the precision auto picks)")
+    print("| run | grouped expert calls | MLP evaluations | seconds | x faster than classic |")
+    print("| --- | --- | --- | --- | --- |")
+    precision = resolve_precision("auto", device)
+    times = {}
+    for label, settings in rows:
+        settings = replace(settings, precision=precision)
+        calls = count_calls(experts, settings, device)
+        times[label] = time_run(experts, settings, device, repeats)
+        print(f"| {label} | {calls} | {3 * calls} | {times[label]:.2f} | "
+              f"{times[rows[0][0]] / times[label]:.1f} |")
 
 
 def time_run(experts, settings: SamplerSettings, device, repeats: int = 1,
@@ -113,9 +144,10 @@ def main() -> int:
                   for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
         print(f"layer probe: fp32 {chosen['fp32']}, bf16 {chosen['bf16']}")
 
-    default = SamplerSettings()
+    new_against_classic(experts, device, repeats)
+    default = SamplerSettings(**preset_settings("classic"))  # layouts: on the long run
     flop = run_flop(default)
-    print(f"\ndefault run (AIS, {default.particles} particles x {default.points} points, "
+    print(f"\nclassic run (AIS, {default.particles} particles x {default.points} points, "
           f"{default.steps} steps, {default.langevin_steps} Langevin): {flop / 1e12:.2f} TFLOP")
     print("| evaluation | precision | seconds | steps/s | GFLOP/s | % fp32 ceiling "
           "| % bf16 ceiling |")

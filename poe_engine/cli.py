@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 
 from . import steering
+from .budget import preset_settings
+from .compose import compose_steering
 from .errors import InputError, OutputError, one_line
 from .exports import save_config, trajectory_meta, write_ply
 from .options import (
@@ -22,6 +24,7 @@ from .options import (
     UsageError,
     add_config_option,
     add_precision_option,
+    add_preset_option,
     add_sampler_options,
     color_list,
     folder_path,
@@ -56,8 +59,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     result = run(composition, settings, args.sampler, args.seed, device, events=events)
     # What the run did (so a replay computes the same numbers): the .npz meta, a superset
     # of the configuration, which --config reads back.
-    config = steering.config_from_records(config, result.records)
-    result.meta = trajectory_meta(config, len(result.records))
+    config = (composed_config(config, result.records) if config.get("compose")
+              else steering.config_from_records(config, result.records))
+    result.meta = trajectory_meta(config, len(result.records)) | cost_meta(result.records)
     writes = [(out, lambda path: result.save_npz(path, args.save_particles))]
     if ply is not None:
         writes.append((ply, lambda path: write_ply(path, result.final)))
@@ -72,14 +76,33 @@ def cmd_sample(args: argparse.Namespace) -> int:
             return EXIT_FAILURE
     fid = result.fidelity()
     changes = len(config["steering"])
-    print(f"{args.sampler} | experts {config['experts']} | reward {config['reward']} | "
+    what = (f"compose {config['compose']}" if config.get("compose")
+            else f"experts {config['experts']} | reward {config['reward']}")
+    print(f"{args.sampler} | {what} | "
           + (f"{changes} steering change{'s' * (changes != 1)} | " if changes else "")
           + f"seed {args.seed} | {settings.particles} particles x {settings.points} points | "
-          f"{settings.steps} steps | {result.seconds:.1f} s on {device}")
+          f"{settings.steps} steps | {result.meta['nfe']} expert calls "
+          f"({result.meta['mlp_evaluations']} MLP evaluations) | "
+          f"{result.seconds:.1f} s on {device}")
     print(fid.line())
     print(particle_line(result.records))
     print("wrote " + ", ".join(str(path) for path, _ in writes))
     return 0
+
+
+def cost_meta(records) -> dict:
+    """What the run spent on the experts: `nfe`, its grouped expert calls, and
+    `mlp_evaluations`, the neural experts' forward passes (`product.Cost`)."""
+    last = records[-1] if records else None
+    return {"nfe": getattr(last, "nfe", 0), "mlp_evaluations": getattr(last, "evaluations", 0)}
+
+
+def composed_config(config: dict, records) -> dict:
+    """A composed run's configuration, rewritten to say what it did: the precision that ran
+    and the expressions put in force later (its controls' steering stays empty)."""
+    changes = compose_steering(records)
+    return dict(config) | {"precision": records[0].precision, "steering": []} | (
+        {"compose_steering": changes} if changes else {})
 
 
 def particle_line(records) -> str:
@@ -101,8 +124,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     experts = build_experts(args.weights, device)
     precision = resolve_precision(args.precision, device)
+    preset = preset_settings(args.preset) if args.preset else {}
     report = evaluate(experts, args.seeds, args.colors.split(","),
-                      settings=SamplerSettings(precision=precision), device=device,
+                      settings=SamplerSettings(precision=precision, **preset), device=device,
                       progress=not args.quiet)
     print(report.markdown())
     print(f"mean wall time of one product run: {report.product.seconds:.1f} s on {device} "
@@ -151,6 +175,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("sample", help="run a sampler and write an .npz trajectory")
     add_sampler_options(p)
+    add_preset_option(p)
     add_config_option(p)
     p.add_argument("--out", default="run.npz", help="output .npz (default run.npz)")
     p.add_argument("--ply", metavar="PATH", help="also write the final cloud as a .ply")
@@ -165,6 +190,7 @@ def build_parser() -> Parser:
     p = sub.add_parser("evaluate", help="run the fidelity table (docs/fidelity.md)")
     p.add_argument("--seeds", type=seed_list, default=list(range(10)), help="e.g. 0-9 or 0,1")
     p.add_argument("--colors", type=color_list, default="red,green,blue")
+    add_preset_option(p)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     add_precision_option(p)
     p.add_argument("--weights", type=folder_path, default=DEFAULT_DIR)

@@ -15,6 +15,8 @@ the score of the level-t marginal exactly:
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 # Levels below this are treated as data: the score is singular at t = 0.
@@ -35,6 +37,21 @@ def velocity_to_score(
     return -(eps_hat - mean) / (t * std * std)
 
 
-def time_grid(steps: int) -> list[float]:
-    """Levels t_0 = 1 > t_1 > ... > t_steps = 0, evenly spaced."""
-    return [1.0 - k / steps for k in range(steps)] + [0.0]
+GRIDS = ("uniform", "cosine", "quadratic")
+
+
+def time_grid(steps: int, grid: str = "uniform") -> list[float]:
+    """Levels t_0 = 1 > t_1 > ... > t_steps = 0. With u_k = k / steps: `uniform` t = 1 - u
+    (evenly spaced); `cosine` t = (1 + cos(pi u)) / 2 (levels crowd at both ends);
+    `quadratic` t = (1 - u)^2 (crowd near the data, t = 0). (A grid crowded near the noise,
+    t = sqrt(1 - u), was measured and dropped: its last step, into t = 0, is too long;
+    docs/evaluations.md.)"""
+    if grid == "uniform":
+        return [1.0 - k / steps for k in range(steps)] + [0.0]
+    if grid == "cosine":
+        levels = [0.5 * (1.0 + math.cos(math.pi * k / steps)) for k in range(steps)]
+    elif grid == "quadratic":
+        levels = [(1.0 - k / steps) ** 2 for k in range(steps)]
+    else:
+        raise ValueError(f"grid must be one of {', '.join(GRIDS)}, got {grid!r}")
+    return levels + [0.0]

@@ -1,7 +1,8 @@
-"""Moves of the particles: the Euler step of the denoising ODE and the Langevin kernels
-that refine a level (unadjusted, tilted by the reward, Metropolis-adjusted), with their
-preconditioned proposals and the reflection that keeps bounded channels in their support.
-The samplers (`samplers.py`) chain them; the maths is in docs/sampler.md.
+"""Moves of the particles: the Euler step of the denoising ODE and the kernels that refine
+a level (Langevin: unadjusted, tilted by the reward, Metropolis-adjusted; HMC on the
+positions), with their preconditioned proposals and the reflection that keeps bounded
+channels in their support. The samplers (`samplers.py`) chain them; the maths is in
+docs/sampler.md.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import torch
 
 from .product import NUM_CHANNELS, Snapshot
 from .reward import ColorReward
-from .world import RGB
+from .world import RGB, XYZ
 
 
 def ode_step(product: Snapshot, x: torch.Tensor, t: float, t_next: float, scale: float):
@@ -173,6 +174,101 @@ def mala_steps(
             parts.append(ok_particle.double().mean())
         rates.append(torch.stack(parts).mean() if parts else torch.ones((), dtype=torch.float64,
                                                                         device=x.device))
+    acceptance = (torch.stack(rates).mean() if rates
+                  else torch.tensor(float("nan"), dtype=torch.float64, device=x.device))
+    return x, acceptance
+
+
+def hmc_steps(
+    product: Snapshot, x: torch.Tensor, t: float, kappa: float, n: int, leapfrog: int,
+    generator: torch.Generator, scale: torch.Tensor | None = None,
+    tests: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`n` moves at level t: Hamiltonian Monte Carlo on the positions, and on the other
+    channels (colours) the Langevin move of `langevin_step`, tilted as in
+    `tilted_langevin_steps` when a `scale` is given and a reward is in play (its test's
+    uniforms from `tests`, else `generator`). Returns the particles and the mean acceptance
+    (0-d): per move, the mean of the position rate (per point) and the colour test's rate
+    (per particle; tilted only), as `mala_steps` reports.
+
+    HMC: a fresh momentum p ~ N(0, I) per move, `leapfrog` leapfrog steps of size
+    eps_c = sqrt(2 h_c) per position channel c (h_c the channel's Langevin step from
+    `score_and_step`), so that one leapfrog step is exactly the Langevin proposal (HMC with
+    one leapfrog step is MALA on the positions); a per-channel step is a diagonal mass
+    matrix, and the map stays volume-preserving and reversible. Each point has its own
+    Metropolis test (the axis experts' product factorises over the points) with
+    log pi(x_L) - log pi(x_0) by the trapezoid rule along the path, sum_k 0.5 (s_k +
+    s_{k+1}).(x_{k+1} - x_k) (exact for a Gaussian level), minus the kinetic energy's
+    change 0.5 (|p_L|^2 - |p_0|^2). A path that leaves a bounded support is rejected.
+    The position channels are x, y, z where an expert in play owns them; with tilted moves,
+    a reward that reads a position, or a position expert with mean mobility (none here),
+    leaves HMC out: the moves are then those of ULA (tilted or not).
+
+    The moves assume that the product factorises between the positions and the other
+    channels (the axis and shape experts read xyz, the colour expert rgb): the colours'
+    move comes first, from the score at x, and the leapfrog path is evaluated at the
+    moved colours, so each evaluation serves both. Cost: the score at the path's end is
+    reused by the next move, so a level costs n * leapfrog + 1 score evaluations
+    (ULA: n; MALA: n + 1)."""
+    mobility = product.mean_mobility()
+    owned = {c for expert, _ in product.experts for c in expert.channels}  # on the host
+    tilt = scale is not None and product.reward is not None
+    tilted = set(reward_channels(product.reward)) if tilt else set()
+    positions = [c for c in range(NUM_CHANNELS)[XYZ] if c in owned]
+    if not positions or any(mobility[c] > 0 or c in tilted for c in positions):
+        if tilt:
+            return tilted_langevin_steps(product, x, t, kappa, n, scale, generator,
+                                         tests or generator)
+        for _ in range(n):
+            x = langevin_step(product, x, t, kappa, generator)
+        return x, torch.tensor(float("nan"), dtype=torch.float64, device=x.device)
+    by_point = torch.zeros(NUM_CHANNELS, dtype=torch.bool, device=x.device)
+    by_point[positions] = True
+    others = torch.tensor([c in owned for c in range(NUM_CHANNELS)], device=x.device) & ~by_point
+    tilt_ch = torch.zeros(NUM_CHANNELS, dtype=torch.bool, device=x.device)
+    tilt_ch[sorted(tilted)] = True
+    score, step = product.score_and_step(x, t, kappa)
+    eps = torch.sqrt(2.0 * step) * by_point  # 0 off the position channels: they stay
+    boost, bounds = _boost(product, x), product.bounds()
+    reward = product.log_reward(x) if tilt else None
+    rates = []
+    for _ in range(n):
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        y = _propose(x, score, step, boost, noise)  # the other channels: langevin_step
+        for channels, low, high in bounds:
+            y[..., channels] = reflect(y[..., channels], low, high)
+        y = torch.where(others, y, x)
+        parts = []
+        if tilt:
+            reward_y = product.log_reward(y)
+            u = torch.rand(x.shape[0], generator=tests or generator, device=x.device,
+                           dtype=torch.float64)
+            ok_particle = torch.log(u) < scale * (reward_y - reward)
+            y = torch.where(tilt_ch & ~ok_particle[:, None, None], x, y)
+            reward = torch.where(ok_particle, reward_y, reward)
+            parts.append(ok_particle.double().mean())
+        p0 = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        q, s, p = y, score, p0 + 0.5 * eps * score
+        log_pi = torch.zeros(x.shape[:2], dtype=torch.float64, device=x.device)
+        outside = torch.zeros(x.shape[:2], dtype=torch.bool, device=x.device)
+        for k in range(leapfrog):
+            q_next = q + eps * p
+            s_next, _ = product.score_and_step(q_next, t, kappa)
+            log_pi += (0.5 * (s.double() + s_next.double()) * (q_next - q).double()
+                       * by_point).sum(dim=-1)
+            for channels, low, high in bounds:
+                c = q_next[..., channels]
+                outside |= (((c < low) | (c > high)) & by_point[channels]).any(dim=-1)
+            p = p + (eps if k < leapfrog - 1 else 0.5 * eps) * s_next
+            q, s = q_next, s_next
+        kinetic = 0.5 * ((p.double() ** 2 - p0.double() ** 2) * by_point).sum(dim=-1)
+        u = torch.rand(x.shape[:2], generator=generator, device=x.device, dtype=torch.float64)
+        ok_point = (torch.log(u) < log_pi - kinetic) & ~outside  # (L, N); NaN: rejected
+        take = by_point & ok_point[..., None]
+        x = torch.where(take, q, y)
+        score = torch.where(take | ~by_point, s, score)  # s: at the moved colours
+        parts.insert(0, ok_point.double().mean())
+        rates.append(torch.stack(parts).mean())
     acceptance = (torch.stack(rates).mean() if rates
                   else torch.tensor(float("nan"), dtype=torch.float64, device=x.device))
     return x, acceptance

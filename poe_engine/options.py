@@ -14,9 +14,13 @@ from pathlib import Path
 
 import torch
 
+from .budget import INTEGRATORS, PRESETS, preset_settings
+from .compose import build_mixture
 from .errors import InputError, number_problem, shown
 from .experts import parse_experts
 from .exports import load_config
+from .expression import canonical, parse
+from .flow import GRIDS
 from .precision import DTYPES, PRECISIONS, resolve_precision
 from .reward import MAX_STRENGTH, ColorReward, parse_color
 from .runs import check_checksums, checksums, composition_for
@@ -121,6 +125,22 @@ def color_list(text: str) -> str:
     return text
 
 
+class _Given(argparse.Action):
+    """Stores the value and notes that the option was given on the command line (a
+    --config file's values are defaults, not given): --compose replaces them."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given = *getattr(namespace, "given", ()), option_string
+
+
+def _compose(text: str) -> str:
+    try:
+        return canonical(parse(text))
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _experts(text: str) -> str:
     try:
         return ",".join(parse_experts(text)) or "none"
@@ -146,10 +166,15 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     d = SamplerSettings()
     limit = SamplerSettings.LIMITS
     p.add_argument("--sampler", choices=sorted(SAMPLERS), default="ais")
-    p.add_argument("--experts", type=_experts, default="x,y,z,color",
+    p.add_argument("--experts", type=_experts, default="x,y,z,color", action=_Given,
                    help="comma list of x,y,z,color, or none")
-    p.add_argument("--reward", type=_reward, default="red",
+    p.add_argument("--reward", type=_reward, default="red", action=_Given,
                    help="red | green | blue | white | a CSS colour name (orange) | #RRGGBB | none")
+    p.add_argument("--compose", type=_compose, default=None, metavar="EXPR",
+                   help="an expression over experts, shapes, regions and colours, in place of "
+                   "--experts and --reward: & (AND), | (OR, a mixture), ! (NOT), ~ "
+                   "(complement), NUM*term; e.g. 'sphere & color & red & !cap(z > 0.75)' "
+                   "(docs/composition.md)")
     p.add_argument("--strength", type=number(0.0, MAX_STRENGTH), default=300.0,
                    help=f"reward strength, 0 to {MAX_STRENGTH:g}")
     p.add_argument("--seed", type=number(*SEED_RANGE, integer=True), default=0,
@@ -178,10 +203,24 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resample-every", type=number(*limit["resample_every"], integer=True),
                    default=d.resample_every, help="also resample every k levels (0: off)")
     p.add_argument("--kernel", choices=KERNELS, default=d.kernel,
-                   help="Langevin refinement: ula | mala (Metropolis-adjusted)")
+                   help="Langevin refinement: ula | mala (Metropolis-adjusted) | hmc (HMC on "
+                        "the positions, Langevin on the colours)")
+    p.add_argument("--leapfrog", type=number(*limit["leapfrog"], integer=True),
+                   default=d.leapfrog, help="hmc: leapfrog steps per move")
     p.add_argument("--moves", choices=MOVES, default=d.moves,
                    help="blind (the moves ignore the reward; weights after them) | tilted (the "
                         "moves target the reward-tilted level; weights before them)")
+    p.add_argument("--colour-moves", type=number(*limit["colour_moves"], integer=True),
+                   default=d.colour_moves,
+                   help="Langevin moves of the colours alone per level (no expert call)")
+    p.add_argument("--time-grid", choices=GRIDS, default=d.time_grid,
+                   help="the levels: uniform | cosine (crowd at both ends) | quadratic "
+                        "(crowd near t = 0)")
+    p.add_argument("--integrator", choices=INTEGRATORS, default=d.integrator,
+                   help="the ODE step: euler | heun (second order, two expert calls a level)")
+    p.add_argument("--langevin-from", type=number(*limit["langevin_from"]),
+                   default=d.langevin_from,
+                   help="the --langevin moves run at the levels t <= this (1: every level)")
     p.add_argument("--device", choices=DEVICES, default="auto")
     add_precision_option(p)
     p.add_argument("--layers", choices=LAYERS, default="auto",
@@ -199,6 +238,23 @@ def add_precision_option(p: argparse.ArgumentParser) -> None:
                         "measures it faster than fp32 on the device")
 
 
+def add_preset_option(p: argparse.ArgumentParser) -> None:
+    """`--preset classic|default` (dest `preset`, not a configuration key: a configuration
+    records the settings that ran), which `parse_with_config` applies: the preset's settings
+    become defaults, so options given with it win."""
+    p.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                   help="classic: the sampler before issue 21 (128 levels x 3 Langevin moves, "
+                        "509 expert calls); default: today's (docs/evaluations.md)")
+
+
+def preset_defaults(name: str | None) -> dict:
+    """The option defaults (configuration keys) of a preset; none for None."""
+    if name is None:
+        return {}
+    keys = {field: key for key, field in SETTINGS_KEYS.items()}
+    return {keys[f]: v for f, v in preset_settings(name).items()}
+
+
 def add_config_option(p: argparse.ArgumentParser) -> None:
     """`--config PATH` (dest `config`), which `parse_with_config` reads."""
     p.add_argument("--config", metavar="PATH",
@@ -214,6 +270,7 @@ def parse_with_config(
     """Parse `argv` where `subparser` (default: `parser` itself) holds `add_sampler_options`
     and an option of dest `config` (`add_config_option`).
 
+    With `--preset NAME`, the preset's settings become defaults (over a file's) as well.
     With `--config PATH`, the configuration's values become that parser's defaults and
     `argv` is parsed again, so options given on the command line win over the file (a
     key the file lacks that came later than it takes its old value, `BEFORE_THE_KEY`); its
@@ -224,12 +281,18 @@ def parse_with_config(
     """
     args = parser.parse_args(argv)
     path = getattr(args, "config", None)
-    if path is None:
-        return args
-    config = BEFORE_THE_KEY | load_config(path)
-    (subparser or parser).set_defaults(**{k: v for k, v in config.items()
-                                          if k in CONFIG_KEYS + RUN_KEYS})
-    return parser.parse_args(argv)
+    preset = getattr(args, "preset", None)
+    if path is not None or preset is not None:
+        config = BEFORE_THE_KEY | load_config(path) if path is not None else {}
+        (subparser or parser).set_defaults(**{k: v for k, v in config.items()
+                                              if k in CONFIG_KEYS + RUN_KEYS})
+        (subparser or parser).set_defaults(**preset_defaults(preset))
+        args = parser.parse_args(argv)
+    given = getattr(args, "given", ())
+    if getattr(args, "compose", None) and given:
+        parser.error(f"--compose replaces --experts and --reward: give one or the other, not "
+                     f"{' and '.join(sorted(set(given)))} with it")
+    return args
 
 
 def settings_from(args: argparse.Namespace) -> SamplerSettings:
@@ -251,13 +314,17 @@ def replay_setup(args: argparse.Namespace, experts: dict, device: torch.device):
     """The configuration a run of parsed sampler options starts from (the device, precision
     and CPU layers that will run, not 'auto', so that its replay measures nothing and
     computes the same numbers; the checksums of `experts`), its composition and its
-    steering events. InputError where a --config file was made with other weights."""
+    steering events; with --compose, the expression's `mixture.Mixture` and its changes
+    as (step, expression) pairs. InputError where a --config file was made with other weights."""
     check_checksums(args.checksums, checksums(experts), args.config)
     spec = spec_from(args)
     precision = resolve_precision(args.precision, device)
     layers = resolve_layers(args.layers, device, DTYPES[precision])
     spec = spec.replace(device=device.type, checksums=tuple(checksums(experts).items()),
                         settings=replace(spec.settings, precision=precision, layers=layers))
+    if spec.compose is not None:  # the expression's mixture and its changes
+        mixture = build_mixture(spec.compose, experts, spec.controls.strength)
+        return spec.to_dict(), mixture, list(spec.compose_steering)
     composition = composition_for(experts, spec.controls)
     return spec.to_dict(), composition, list(spec.steering)
 

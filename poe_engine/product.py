@@ -10,6 +10,10 @@ channel, the score is the weighted sum of the scores of the enabled experts
 that own it; a channel that no enabled expert owns is left where it is (zero
 velocity, no Langevin noise), so the product stays well defined when experts
 are switched off.
+
+Region potentials (`terms.RegionPotential`, issue 20) enter as guidance: with potentials,
+`velocity` and `score_and_step` add a term read at the denoised positions (see
+`guidance_coefficients`). Without them the code path is the plain one, number for number.
 """
 
 from __future__ import annotations
@@ -18,16 +22,59 @@ import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from .errors import InputError
 from .experts import GenerativeExpert
+from .flow import MIN_LEVEL
 from .reward import ColorReward
 from .stacked import AxisFlowStack
+from .world import NOISE, SPHERE_RADIUS, XYZ
+
+if TYPE_CHECKING:
+    from .terms import RegionPotential
 
 NUM_CHANNELS = 6
 MAX_WEIGHT = 10.0
+POSITIONS = (0, 1, 2)
+# The data's variance per coordinate (points spread over the sphere: r^2 / 3 = 1/12), the
+# prior variance of x0 in the guidance's posterior covariance.
+DATA_VARIANCE = SPHERE_RADIUS**2 / 3.0
+
+
+def guidance_coefficients(t: float) -> tuple[float, float]:
+    """(C(t) / t, (1 - t) C(t) / (t sigma)^2) of the guidance term, both finite on [0, 1].
+
+    A potential phi(x0) on the positions shifts the denoised estimate by the posterior
+    covariance of x0 given x_t times grad phi, x0_hat' = x0_hat + C(t) g, g read at
+    x0_hat = x - t v. C(t) is that of Gaussian data of variance V (DATA_VARIANCE):
+    C = 1 / (1/V + (1 - t)^2 / (t sigma)^2), an approximation (the data are not
+    Gaussian, and g is read at x0_hat, not averaged over the posterior). Then
+    v' = v - (C/t) g, and by `flow.velocity_to_score` the score gains (1 - t) C g / (t sigma)^2,
+    which is 0 at t = 1 and tends to g as t -> 0; C/t is V at t = 1 and tends to 0.
+    """
+    t = min(max(t, MIN_LEVEL), 1.0)
+    s2, v = NOISE.position_std**2, DATA_VARIANCE
+    denominator = t * t * s2 + (1.0 - t) ** 2 * v
+    return t * s2 * v / denominator, (1.0 - t) * v / denominator
+
+
+@dataclass
+class Cost:
+    """What a run has spent on the experts: `calls`, evaluations of the product that ran a
+    trained (neural) expert, where one grouped call (`AxisFlowStack.velocities`) runs all
+    the axis experts at once, and `evaluations`, the neural experts' forward passes in
+    them. Analytic experts (the colour expert) and the reward cost nothing here."""
+
+    calls: int = 0
+    evaluations: int = 0
+
+    def add(self, neural: int) -> None:
+        if neural:
+            self.calls += 1
+            self.evaluations += neural
 
 
 @dataclass
@@ -51,6 +98,15 @@ class Snapshot:
     reward: ColorReward | None
     stacks: tuple[tuple[AxisFlowStack, tuple[int, ...]], ...] = ()
     dtype: torch.dtype = torch.float32  # precision of the experts' matrix products
+    potentials: tuple[RegionPotential, ...] = ()  # guidance on the positions (issue 20)
+    cost: Cost | None = field(default=None, compare=False)  # counts the evaluations made
+
+    def _count(self) -> None:
+        """One evaluation of the product: its neural experts, grouped or alone, each run once."""
+        if self.cost is not None:
+            grouped = {i for _, members in self.stacks for i in members}
+            self.cost.add(sum(1 for i, (e, _) in enumerate(self.experts)
+                              if i in grouped or isinstance(e, torch.nn.Module)))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,6 +121,7 @@ class Snapshot:
 
     def expert_velocities(self, cloud: torch.Tensor, t: float) -> list[torch.Tensor]:
         """Each expert's velocity on its own channels, in the order of `experts`."""
+        self._count()
         grouped = self._grouped_velocities(cloud, t)
         out = []
         for i, (expert, _) in enumerate(self.experts):
@@ -78,6 +135,7 @@ class Snapshot:
     def expert_scores(self, cloud: torch.Tensor, t: float) -> list[torch.Tensor]:
         """Each expert's score on its own channels; a grouped expert derives it from the
         velocity its group computed (the same conversion it uses alone)."""
+        self._count()
         grouped = self._grouped_velocities(cloud, t)
         out = []
         for i, (expert, _) in enumerate(self.experts):
@@ -89,15 +147,55 @@ class Snapshot:
         return out
 
     def velocity(self, cloud: torch.Tensor, t: float) -> torch.Tensor:
-        """Per channel, the weight-averaged velocity of its owners (zero where unowned)."""
+        """Per channel, the weight-averaged velocity of its owners (zero where unowned);
+        with potentials, on the positions, minus (C(t)/t) grad phi(x0_hat)."""
+        v = self._average(cloud, self.expert_velocities(cloud, t))
+        if self.potentials:
+            coefficient, _ = guidance_coefficients(t)
+            v[..., XYZ] -= coefficient * self._guidance(cloud, v, t)
+        return v
+
+    def _average(self, cloud: torch.Tensor, velocities: list[torch.Tensor | None]
+                 ) -> torch.Tensor:
+        """Per channel, the weight average of the given velocities (None: left out)."""
         total = torch.zeros_like(cloud)
         weight = [0.0] * NUM_CHANNELS
-        for (expert, w), v in zip(self.experts, self.expert_velocities(cloud, t), strict=True):
+        for (expert, w), v in zip(self.experts, velocities, strict=True):
+            if v is None:
+                continue
             total[..., channel_index(expert.channels)] += w * v
             for c in expert.channels:
                 weight[c] += w
         scale = torch.tensor([1.0 / w if w > 0 else 0.0 for w in weight], device=cloud.device)
         return total * scale
+
+    def _guidance(self, cloud: torch.Tensor, v: torch.Tensor, t: float) -> torch.Tensor:
+        """(..., N, 3): the potentials' summed gradient at x0_hat = x - t v (positions),
+        zero on a position channel no expert in play owns (it stays where it is)."""
+        x0 = cloud[..., XYZ] - max(t, MIN_LEVEL) * v[..., XYZ]
+        g = sum(p.log_density_grad(x0) for p in self.potentials).to(cloud.dtype)
+        owned = [any(c in e.channels for e, _ in self.experts) for c in POSITIONS]
+        return g if all(owned) else g * torch.tensor(owned, device=g.device, dtype=g.dtype)
+
+    def _velocities_and_scores(self, cloud: torch.Tensor, t: float):
+        """Each expert's velocity (None for one that owns no position: not needed) and
+        score, the score derived from the velocity where the expert can (one evaluation)."""
+        self._count()
+        grouped = self._grouped_velocities(cloud, t)
+        velocities, scores = [], []
+        for i, (expert, _) in enumerate(self.experts):
+            v = grouped.get(i)
+            if v is None and any(c in POSITIONS for c in expert.channels):
+                with _alone(expert, self.dtype, cloud.device):
+                    v = expert.velocity(cloud, t).float()
+            if v is not None and hasattr(expert, "score_from_velocity"):
+                s = expert.score_from_velocity(v, cloud, t)
+            else:
+                with _alone(expert, self.dtype, cloud.device):
+                    s = expert.score(cloud, t).float()
+            velocities.append(v)
+            scores.append(s)
+        return velocities, scores
 
     def score_and_step(
         self, cloud: torch.Tensor, t: float, kappa: float
@@ -109,14 +207,23 @@ class Snapshot:
         kappa (t sigma)^2 for a lone expert of weight 1. The step thus shrinks with
         the level's noise, and kappa <= 0.5 keeps every Langevin move contracting.
         """
+        velocities = None
+        if self.potentials:
+            velocities, scores = self._velocities_and_scores(cloud, t)
+        else:
+            scores = self.expert_scores(cloud, t)
         score = torch.zeros_like(cloud)
         curvature = [0.0] * NUM_CHANNELS
-        for (expert, w), s in zip(self.experts, self.expert_scores(cloud, t), strict=True):
+        for (expert, w), s in zip(self.experts, scores, strict=True):
             score[..., channel_index(expert.channels)] += w * s
             level_std = max(t, 1e-6) * expert.noise_std
             for c in expert.channels:
                 curvature[c] += w / (level_std * level_std)
         step = torch.tensor([kappa / c if c > 0 else 0.0 for c in curvature], device=cloud.device)
+        if velocities is not None:  # the guidance term (`guidance_coefficients`)
+            _, coefficient = guidance_coefficients(t)
+            v = self._average(cloud, velocities)
+            score[..., XYZ] += coefficient * self._guidance(cloud, v, t)
         return score, step
 
     def mean_mobility(self) -> list[float]:
@@ -158,8 +265,9 @@ class Composition:
     """Experts and reward a run multiplies together; safe to change from another thread."""
 
     slots: dict[str, ExpertSlot] = field(default_factory=dict)
-    reward: ColorReward | None = None
+    reward: ColorReward | None = None  # or any reward of its interface (`terms.ColourTerms`)
     reward_enabled: bool = True
+    potentials: tuple[RegionPotential, ...] = ()  # region guidance (`terms.RegionPotential`)
     grouped: bool = True  # evaluate experts of one architecture together (`AxisFlowStack`)
     # How stacks run (`stacked.py`): on CUDA from CUDA graphs; on the CPU with oneDNN's
     # fused layers (None: where a probe measures them faster).
@@ -197,6 +305,12 @@ class Composition:
         with self._lock:
             self.reward_enabled = bool(enabled)
 
+    def set_potentials(self, potentials: Iterable[RegionPotential]) -> None:
+        """The region potentials that guide the positions from the next step on (none: the
+        plain product)."""
+        with self._lock:
+            self.potentials = tuple(potentials)
+
     def snapshot(self, dtype: torch.dtype = torch.float32, fused: bool | None = None
                  ) -> Snapshot:
         """The experts and reward in play now; `dtype` is the precision of the experts'
@@ -207,8 +321,9 @@ class Composition:
                 (s.expert, s.weight) for s in self.slots.values() if s.enabled and s.weight > 0
             )
             reward = self.reward if self.reward_enabled else None
+            potentials = self.potentials
         fused = self.fused if fused is None else fused
-        return Snapshot(experts, reward, self._groups(experts, dtype, fused), dtype)
+        return Snapshot(experts, reward, self._groups(experts, dtype, fused), dtype, potentials)
 
     def _groups(self, experts, dtype: torch.dtype, fused: bool | None) -> tuple:
         """Experts that share a `group_key`, as stacks (a lone one too: its time features

@@ -12,9 +12,11 @@ from pathlib import Path
 import torch
 
 from . import steering
+from .compose import replayed_mixture
 from .errors import InputError
 from .experts import GenerativeExpert, MonochromeColorExpert
 from .metrics import Fidelity, fidelity
+from .mixture import Mixture, sample_mixture
 from .product import Composition
 from .reward import ColorReward
 from .samplers import SAMPLERS, SamplerSettings, StepRecord
@@ -117,7 +119,7 @@ class RunResult:
 
 
 def run(
-    composition: Composition,
+    composition: Composition | Mixture,
     settings: SamplerSettings,
     sampler: str = "ais",
     seed: int = 0,
@@ -131,9 +133,14 @@ def run(
     if sampler not in SAMPLERS:
         raise InputError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     start = time.perf_counter()
-    stream = SAMPLERS[sampler](composition, settings, seed=seed, device=device)
+    if isinstance(composition, Mixture):  # an expression's branches (events: (step, text))
+        stream = replayed_mixture(composition, events, sample_mixture(
+            composition, settings, sampler, seed, device))
+    else:
+        stream = steering.replayed(composition, events, SAMPLERS[sampler](
+            composition, settings, seed=seed, device=device))
     records: list[StepRecord] = []
-    for record in steering.replayed(composition, events, stream):
+    for record in stream:
         if records:
             records[-1].particles = None
         records.append(record)

@@ -20,15 +20,16 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
+from .budget import INTEGRATORS, colour_steps, integrate
 from .errors import InputError
-from .flow import time_grid
-from .moves import langevin_step, mala_steps, ode_step, tilted_langevin_steps
+from .flow import GRIDS, time_grid
+from .moves import hmc_steps, langevin_step, mala_steps, tilted_langevin_steps
 from .precision import DTYPES, PRECISIONS, resolve_precision
-from .product import Composition, Snapshot
+from .product import Composition, Cost, Snapshot
 from .stacked import LAYERS, resolve_layers
 from .weighting import adaptive_scale, ess_of, log_mean_increment, resample
 from .world import DEFAULT_POINTS, NOISE, SEED_RANGE, make_generator
@@ -36,7 +37,7 @@ from .world import DEFAULT_POINTS, NOISE, SEED_RANGE, make_generator
 RESAMPLING = ("systematic", "multinomial")
 WEIGHTING = ("incremental", "potential", "paper")
 SCHEDULES = ("constant", "linear", "adaptive")
-KERNELS = ("ula", "mala")
+KERNELS = ("ula", "mala", "hmc")
 MOVES = ("blind", "tilted")
 
 
@@ -48,8 +49,8 @@ class SamplerError(RuntimeError):
 class SamplerSettings:
     particles: int = 8
     points: int = DEFAULT_POINTS
-    steps: int = 128
-    langevin_steps: int = 3
+    steps: int = 16  # levels (issue 21: 128 before, the `classic` preset's)
+    langevin_steps: int = 1  # Langevin moves of every channel per level (3 before)
     kappa: float = 0.05
     ode_scale: float = 1.0
     ess_threshold: float = 0.5  # resample when ESS < threshold * particles
@@ -59,10 +60,17 @@ class SamplerSettings:
     schedule_target: float = 0.5  # adaptive: keep the increment's conditional ESS >= this * L
     resample_every: int = 0  # also resample every k levels (0: the ESS trigger alone)
     kernel: str = "ula"  # Langevin refinement: ula (unadjusted) | mala (Metropolis-adjusted)
+    # | hmc (positions by HMC, the other channels by Langevin)
+    leapfrog: int = 4  # hmc: leapfrog steps per move (the other kernels ignore it)
     moves: str = "tilted"  # whether the Langevin moves see the reward: blind | tilted (`ais`)
     precision: str = "auto"  # of the experts' matrix products: auto | fp32 | bf16
     layers: str = "auto"  # the CPU layer path (`stacked.LAYERS`): auto | fused | plain
     keep_particles: bool = False  # put every particle into each record
+    # Issue 21 (`budget.py`); the values before it are the `classic` preset's:
+    colour_moves: int = 8  # per level, Langevin moves of the colours alone: no expert call (0)
+    time_grid: str = "uniform"  # the levels (`flow.time_grid`): uniform | cosine | quadratic
+    integrator: str = "euler"  # the ODE step: euler | heun (two evaluations a level)
+    langevin_from: float = 0.25  # the Langevin moves run at the levels t <= this (1: all)
 
     # Allowed ranges: (low, high), inclusive.
     LIMITS = {
@@ -75,6 +83,9 @@ class SamplerSettings:
         "ess_threshold": (0.0, 1.0),
         "schedule_target": (0.0, 1.0),
         "resample_every": (0, 512),
+        "leapfrog": (1, 32),
+        "colour_moves": (0, 32),
+        "langevin_from": (0.0, 1.0),
     }
 
     def __post_init__(self) -> None:
@@ -98,6 +109,10 @@ class SamplerSettings:
             raise InputError(f"moves must be one of {', '.join(MOVES)}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if self.time_grid not in GRIDS:
+            raise InputError(f"time_grid must be one of {', '.join(GRIDS)}")
+        if self.integrator not in INTEGRATORS:
+            raise InputError(f"integrator must be one of {', '.join(INTEGRATORS)}")
         if self.layers not in LAYERS:
             raise InputError(f"layers must be one of {', '.join(LAYERS)}")
 
@@ -132,6 +147,11 @@ class StepRecord:
     log_z: float | torch.Tensor = 0.0  # running estimate of log Z of the reward's tilt
     rewards: torch.Tensor | None = None  # (L,) float64: full-strength R(x), before resampling
     product: Snapshot | None = field(default=None, repr=False)  # what `denoised` evaluates
+    # (L,) ints: the branch of an OR each particle samples (mixture.py); None: one branch
+    branch_labels: torch.Tensor | None = None
+    compose: str | None = None  # the expression in force at this step (compose.py), if any
+    nfe: int = 0  # grouped expert calls of the run so far, this step's included (`Cost`)
+    evaluations: int = 0  # neural experts' evaluations (MLP forward passes) so far
 
     @functools.cached_property
     def denoised(self) -> torch.Tensor | None:
@@ -210,7 +230,14 @@ def _start(settings: SamplerSettings, seed: int, device: torch.device | str):
     precision = resolve_precision(settings.precision, device)
     fused = (None if settings.layers == "auto"
              else resolve_layers(settings.layers, device, DTYPES[precision]) == "fused")
-    return generator, x, time_grid(settings.steps), precision, fused
+    return generator, x, time_grid(settings.steps, settings.time_grid), precision, fused
+
+
+def _counted(composition: Composition, precision: str, fused: bool | None, cost: Cost):
+    """The step's snapshot, and the same counting its evaluations into `cost` (the record
+    keeps the uncounted one: what a consumer evaluates later is not the run's)."""
+    plain = composition.snapshot(DTYPES[precision], fused)
+    return plain, replace(plain, cost=cost)
 
 
 def euler(
@@ -227,14 +254,16 @@ def euler(
     """
     _, x, grid, precision, fused = _start(settings, seed, device)
     zeros = torch.zeros(settings.particles, device=x.device, dtype=torch.float64)
+    cost = Cost()
     for k in range(settings.steps):
-        product = composition.snapshot(DTYPES[precision], fused)
-        x = ode_step(product, x, grid[k], grid[k + 1], settings.ode_scale)
+        plain, product = _counted(composition, precision, fused, cost)
+        x = integrate(settings.integrator, product, x, grid[k], grid[k + 1], settings.ode_scale)
         _check_finite(x, k, grid[k + 1])
         reward = product.log_reward(x)
         log_w = reward if reward is not None else zeros
-        yield _record(k, grid[k + 1], x, log_w, product, settings, precision, ess_of(log_w),
-                      rewards=log_w.clone(), log_z=log_mean_increment(zeros, log_w))
+        yield _record(k, grid[k + 1], x, log_w, plain, settings, precision, ess_of(log_w),
+                      rewards=log_w.clone(), log_z=log_mean_increment(zeros, log_w),
+                      nfe=cost.calls, evaluations=cost.evaluations)
 
 
 def ais(
@@ -247,7 +276,9 @@ def ais(
 
     Moves. Let q_k be the law of the reward-free chain at level t_k: the ODE transports
     the generative product's marginals, and Langevin at t_k, `ula` or `mala`, leaves them
-    approximately (ULA) or exactly up to the trapezoid rule (MALA) invariant. `moves`:
+    approximately (ULA) or exactly up to the trapezoid rule (MALA) invariant; `hmc` moves
+    the positions by HMC (`leapfrog` steps, exact up to the trapezoid rule) and the other
+    channels as `ula` does. `moves`:
     - `blind`: the moves never see the reward; the weight increment of level k is taken
       after them, so it holds the moves' change of R as well as the schedule's.
     - `tilted` (resample-move SMC, with `incremental` weighting only): the increment is
@@ -262,6 +293,10 @@ def ais(
       record's `acceptance` is then that of the reward test (MALA: averaged with the
       position rate as without it); blind ULA makes no test (NaN).
     `potential` and `paper` weighting always move blind.
+    Fewer expert calls (`budget.py`, docs/evaluations.md): the moves above run at the levels
+    t <= `langevin_from` only; then `colour_moves` moves of the colours alone (tilted as
+    above, blind otherwise), which need no axis expert; `time_grid` spaces the levels and
+    `integrator` takes Euler's step or Heun's. Records count the grouped calls so far (`nfe`).
 
     Reward scale. R is the full-strength log-reward in play; level k applies
     lambda_k R, lambda_k in [0, 1] (`reward_scale` in the record) by `schedule`:
@@ -311,28 +346,38 @@ def ais(
     threshold = settings.ess_threshold * settings.particles
     paper = settings.weighting == "paper"
     tilted = settings.moves == "tilted" and settings.weighting == "incremental"
-    tests = _test_generator(seed, x.device) if tilted else None
+    tests = _test_generator(seed, x.device) if tilted or settings.colour_moves else None
+    cost = Cost()
     for k in range(settings.steps):
-        product = composition.snapshot(DTYPES[precision], fused)
+        plain, product = _counted(composition, precision, fused, cost)
         t_next = grid[k + 1]
 
-        x = ode_step(product, x, grid[k], t_next, settings.ode_scale)
+        x = integrate(settings.integrator, product, x, grid[k], t_next, settings.ode_scale)
         if tilted:  # weigh before the moves: the increment sees the ODE step alone
             before_moves = _reward(product, x, log_w)
             scale = _next_scale(settings, t_next, log_w, before_moves, applied, scale)
             increment = scale * before_moves - applied
         acceptance: float | torch.Tensor = float("nan")
-        if t_next > 0 and settings.langevin_steps > 0:  # the data level has no score
+        moving = t_next <= settings.langevin_from
+        if t_next > 0 and settings.langevin_steps > 0 and moving:  # t = 0 has no score
             n = settings.langevin_steps
             if settings.kernel == "mala":
                 x, acceptance = mala_steps(product, x, t_next, settings.kappa, n, generator,
                                            scale if tilted else None)
+            elif settings.kernel == "hmc":
+                x, acceptance = hmc_steps(product, x, t_next, settings.kappa, n,
+                                          settings.leapfrog, generator,
+                                          scale if tilted else None, tests)
             elif tilted and product.reward is not None:
                 x, acceptance = tilted_langevin_steps(product, x, t_next, settings.kappa, n,
                                                       scale, generator, tests)
             else:
                 for _ in range(n):
                     x = langevin_step(product, x, t_next, settings.kappa, generator)
+        if t_next > 0 and settings.colour_moves > 0:  # no expert call (`budget.py`)
+            x, rate = colour_steps(product, x, t_next, settings.kappa, settings.colour_moves,
+                                   scale if tilted else None, generator, tests)
+            acceptance = _joined(acceptance, rate)
         _check_finite(x, k, t_next)
 
         reward = _reward(product, x, log_w)
@@ -352,12 +397,21 @@ def ais(
             resampling = torch.ones_like(resampling)
         ancestors = torch.where(resampling, resample(log_w, settings.resampling, generator),
                                 identity)
-        yield _record(k, t_next, x, log_w, product, settings, precision, ess, resampling,
+        yield _record(k, t_next, x, log_w, plain, settings, precision, ess, resampling,
                       ancestors, best=torch.argmax(reward) if paper else None,
                       reward_scale=scale, acceptance=acceptance, log_z=log_z,
-                      rewards=reward.clone())
+                      rewards=reward.clone(), nfe=cost.calls, evaluations=cost.evaluations)
         x, applied = x[ancestors], applied[ancestors]
         log_w = torch.where(resampling, torch.zeros_like(log_w), log_w)
+
+
+def _joined(acceptance, rate):
+    """The mean of two acceptance rates, either of which may be NaN (no test)."""
+    if isinstance(rate, float):  # NaN: the colour moves made no test
+        return acceptance
+    if isinstance(acceptance, float):
+        return rate
+    return 0.5 * (acceptance + rate)
 
 
 def _reward(product: Snapshot, x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

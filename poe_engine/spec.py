@@ -18,8 +18,11 @@ import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .budget import INTEGRATORS
 from .errors import InputError, check_number, cut, shown
 from .experts import AXES, EXPERT_NAMES, parse_experts
+from .expression import canonical, parse
+from .flow import GRIDS
 from .precision import PRECISIONS
 from .product import MAX_WEIGHT
 from .reward import MAX_STRENGTH, parse_color
@@ -53,23 +56,31 @@ CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
     "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "schedule",
     "schedule_target", "resample_every", "kernel", "moves", "device", "precision", "layers",
+    "leapfrog", "compose", "colour_moves", "time_grid", "integrator", "langevin_from",
 )
 # What a configuration that lacks a key ran with, where that is not today's default: the
 # key came later than the file (a missing key means the behaviour from before it), and a
 # file must replay bit for bit as it ran.
-BEFORE_THE_KEY = {"schedule": "constant", "moves": "blind"}
+# So do the keys whose default changed later (steps, langevin: issue 21): a file that lacks
+# one ran with the default of its day, which today's writers never leave out.
+BEFORE_THE_KEY = {"schedule": "constant", "moves": "blind", "colour_moves": 0,
+                  "time_grid": "uniform", "integrator": "euler", "langevin_from": 1.0,
+                  "steps": 128, "langevin": 3}
 # Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
 # each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
 # weights), and the changes made during the run (`steering.py`): a list of
 # {"step": k, and what changed from step k on: any of STEERING_KEYS}. And how the app drew
 # the run (`look`: an object the app reads, poe_desktop/model/look.py; the engine only
 # carries it).
-RUN_KEYS = ("expert_weights", "checksums", "steering", "look")
-_INTEGERS = ("seed", "particles", "points", "steps", "langevin", "resample_every")
-_NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold", "schedule_target")
+RUN_KEYS = ("expert_weights", "checksums", "steering", "look", "compose_steering")
+_INTEGERS = ("seed", "particles", "points", "steps", "langevin", "resample_every", "leapfrog",
+             "colour_moves")
+_NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold", "schedule_target",
+            "langevin_from")
 _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
             "schedule": SCHEDULES, "kernel": KERNELS, "moves": MOVES, "device": DEVICES,
-            "precision": PRECISIONS, "layers": LAYERS}
+            "precision": PRECISIONS, "layers": LAYERS, "time_grid": GRIDS,
+            "integrator": INTEGRATORS}
 # The configuration keys of the sampler's settings, and the SamplerSettings field each
 # one names: the one place where `langevin` is `langevin_steps`.
 SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
@@ -77,8 +88,10 @@ SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
                  "ess_threshold": "ess_threshold", "resampling": "resampling",
                  "weighting": "weighting", "schedule": "schedule",
                  "schedule_target": "schedule_target", "resample_every": "resample_every",
-                 "kernel": "kernel", "moves": "moves", "precision": "precision",
-                 "layers": "layers"}
+                 "kernel": "kernel", "leapfrog": "leapfrog", "moves": "moves",
+                 "precision": "precision", "layers": "layers",
+                 "colour_moves": "colour_moves", "time_grid": "time_grid",
+                 "integrator": "integrator", "langevin_from": "langevin_from"}
 # Ranges of the keys that SamplerSettings does not check.
 _RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
 
@@ -90,7 +103,8 @@ def config_from_args(args: argparse.Namespace) -> dict:
     loads: the caller adds them."""
     weights = dict.fromkeys(EXPERT_NAMES, 1.0) | (getattr(args, "expert_weights", None) or {})
     return {"format": CONFIG_FORMAT, **{key: getattr(args, key) for key in CONFIG_KEYS},
-            "expert_weights": weights, "steering": getattr(args, "steering", None) or []}
+            "expert_weights": weights, "steering": getattr(args, "steering", None) or [],
+            "compose_steering": getattr(args, "compose_steering", None) or []}
 
 
 def check_config(config: dict, source: str = "configuration") -> dict:
@@ -120,6 +134,11 @@ def check_config(config: dict, source: str = "configuration") -> dict:
             out[key] = _checked(key, config[key])
         except InputError as err:
             raise fail(str(err)) from None
+    if out.get("compose") is None:  # no expression: the file says nothing of one
+        out.pop("compose", None)
+        out.pop("compose_steering", None)
+    elif not out.get("compose_steering"):
+        out.pop("compose_steering", None)
     return out
 
 
@@ -150,6 +169,14 @@ def _checked(key: str, value: Any) -> Any:
         return _named(key, value, AXES, _checksum)
     if key == "steering":
         return _steering(value)
+    if key == "compose":  # an expression (expression.py), kept in its canonical form
+        if value is None or (isinstance(value, str) and value.lower() == "none"):
+            return None
+        if not isinstance(value, str):
+            raise InputError(f"compose must be an expression, got {shown(value)}")
+        return canonical(parse(value))
+    if key == "compose_steering":
+        return _compose_steering(value)
     if key == "look":
         if not isinstance(value, dict):
             raise InputError(f"look must be an object (a poe-look/1), got {shown(value)}")
@@ -157,6 +184,25 @@ def _checked(key: str, value: Any) -> Any:
     if not isinstance(value, str) or value not in _CHOICES[key]:
         raise InputError(f"{key} must be one of {', '.join(_CHOICES[key])}, got {shown(value)}")
     return value
+
+
+def _compose_steering(value: Any) -> list[dict]:
+    """[{"step": k, "compose": expression}, ...]: an expression put in force from step k."""
+    if not isinstance(value, list):
+        raise InputError(f"compose_steering must be a list, got {shown(value)}")
+    out, previous = [], 0
+    for i, event in enumerate(value):
+        where = f"compose_steering[{i}]"
+        if not isinstance(event, dict) or set(event) != {"step", "compose"}:
+            raise InputError(f"{where} must be {{\"step\": k, \"compose\": expression}}, "
+                             f"got {shown(event)}")
+        step = check_number(f"{where}.step", event["step"], 1, SamplerSettings.LIMITS[
+            "steps"][1], integer=True)
+        if step <= previous:
+            raise InputError(f"{where}.step must come after step {previous}, got {step}")
+        previous = step
+        out.append({"step": step, "compose": _checked("compose", event["compose"])})
+    return out
 
 
 def _named(key: str, value: Any, names: tuple[str, ...], check) -> dict:
@@ -225,6 +271,10 @@ class RunSpec:
     device: str = "auto"  # auto | cpu | cuda; a run records the one it ran on
     checksums: tuple[tuple[str, str], ...] = ()  # (expert, sha256 of its weight file)
     steering: tuple[SteeringEvent, ...] = ()  # changes from a later step on
+    # an expression (expression.py) in place of the controls' experts and reward, and its
+    # changes from later steps on, (step, expression)
+    compose: str | None = None
+    compose_steering: tuple[tuple[int, str], ...] = ()
 
     @property
     def precision(self) -> str:
@@ -240,7 +290,10 @@ class RunSpec:
                   "device": self.device,
                   **{key: getattr(st, name) for key, name in SETTINGS_KEYS.items()},
                   **self.controls.to_config(), "checksums": dict(self.checksums),
-                  "steering": events_to_config(self.controls, self.steering)}
+                  "steering": events_to_config(self.controls, self.steering),
+                  "compose": self.compose,
+                  "compose_steering": [{"step": k, "compose": c}
+                                       for k, c in self.compose_steering]}
         return check_config(config)
 
     @classmethod
@@ -255,4 +308,7 @@ class RunSpec:
                    controls=Controls.from_config(config), seed=config.get("seed", d.seed),
                    device=config.get("device", d.device),
                    checksums=tuple(config.get("checksums", {}).items()),
-                   steering=tuple(events_from_config(config)))
+                   steering=tuple(events_from_config(config)),
+                   compose=config.get("compose"),
+                   compose_steering=tuple((e["step"], e["compose"])
+                                          for e in config.get("compose_steering", ())))

@@ -26,8 +26,9 @@ def particle_columns(records: Sequence) -> dict[str, np.ndarray]:
     """The particle system per step, as .npz columns: `ancestors` (T, L) int64, -1 where
     no resampling happened; `reward_scale` (T) the reward's multiplier lambda in [0, 1];
     `acceptance` (T) the moves' mean acceptance (MALA's, or the reward test of tilted
-    moves), NaN where they make no test; `log_z` (T) the running log Z estimate. Records
-    without these fields (older frames) give -1 / NaN."""
+    moves), NaN where they make no test; `log_z` (T) the running log Z estimate; for an
+    OR's mixture, `branches` (T, L), each particle's branch. Records without these fields
+    (older frames) give -1 / NaN."""
     particles = len(_host(records[0].log_weights))
     ancestors = np.full((len(records), particles), -1, dtype=np.int64)
     for i, r in enumerate(records):
@@ -35,7 +36,13 @@ def particle_columns(records: Sequence) -> dict[str, np.ndarray]:
         if a is not None:
             ancestors[i] = _host(a)
     nan = float("nan")
-    return {
+    branches = {}
+    if any(getattr(r, "branch_labels", None) is not None for r in records):
+        # an OR's mixture (mixture.py): each particle's branch at each step
+        branches["branches"] = np.stack([
+            np.zeros(particles, np.int64) if getattr(r, "branch_labels", None) is None
+            else _host(r.branch_labels).astype(np.int64) for r in records])
+    return branches | {
         "ancestors": ancestors,
         "reward_scale": np.array([_scalar(getattr(r, "reward_scale", None), nan)
                                   for r in records], dtype=np.float64),

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from poe_desktop import MainWindow
 from poe_engine.evaluation import PRODUCT_BARS, SINGLE_EXPERT_MIN_OFF_SPHERE
 from poe_engine.metrics import fidelity
+from poe_engine.samplers import SamplerSettings
 
 pytestmark = pytest.mark.gui
 RUN_TIMEOUT_MS = 180_000
@@ -57,7 +58,7 @@ def test_green_run_assembles_a_green_sphere(qtbot, window):
     click(qtbot, window, QPushButton, "rewardColor_green")
     set_spin(window, "seedSpin", 1)
     assert run_to_end(qtbot, window) == "completed"
-    assert len(window.frames) == 128
+    assert len(window.frames) == SamplerSettings().steps
     cloud = shown_cloud(window)
     assert cloud.shape == (512, 6)
     fid = fidelity(torch.from_numpy(cloud).float())
@@ -87,6 +88,8 @@ def test_without_the_x_expert_the_saturn_ring_artifact_shows(qtbot, window):
 def test_changing_the_reward_colour_mid_run_steers_the_result(qtbot, window):
     set_spin(window, "seedSpin", 0)  # red wins from the start with this seed
     click(qtbot, window, QPushButton, "rewardColor_red")
+    # paced, so that the change lands mid-run however fast a (short) default run goes
+    window.sampler_panel.pace.setCurrentText("10 steps/s")
     click(qtbot, window, QToolButton, "runButton")
     qtbot.waitUntil(lambda: len(window.frames) >= 8, timeout=60_000)
     red_so_far = window.frames[-1].cloud[:, 3:].mean(axis=0)
@@ -217,7 +220,7 @@ def test_sampler_settings_persist_and_a_corrupt_store_falls_back(qtbot, tmp_path
     monkeypatch.setenv("POE_DESKTOP_SETTINGS", str(corrupt))
     third = MainWindow()
     qtbot.addWidget(third)
-    assert third.findChild(QSpinBox, "stepsSpin").value() == 128
+    assert third.findChild(QSpinBox, "stepsSpin").value() == SamplerSettings().steps
     assert third.findChild(QSpinBox, "seedSpin").value() == 0
     third.close()
 

@@ -25,6 +25,7 @@ from poe_desktop import app as desktop_app
 from poe_desktop.run.worker import StreamWorker
 from poe_desktop.window.state import SETTINGS_RESET_NOTE
 from poe_engine.exports import load_config, save_config
+from poe_engine.samplers import SamplerSettings
 
 pytestmark = pytest.mark.gui
 TINY = {"particles": 2, "points": 32, "steps": 12, "langevin": 1}
@@ -71,7 +72,7 @@ def test_a_pickle_planted_in_the_settings_file_is_never_unpickled(qtbot, tmp_pat
     ran = [key for key, marker in markers.items() if marker.exists()]
     assert not ran, f"a planted pickle ran while reading {ran}"
     assert window.statusBar().currentMessage() == SETTINGS_RESET_NOTE
-    assert window.findChild(QSpinBox, "stepsSpin").value() == 128  # the defaults stay
+    assert window.findChild(QSpinBox, "stepsSpin").value() == SamplerSettings().steps  # defaults
     window.close()
     assert not any(marker.exists() for marker in markers.values())
     assert "@Variant" not in settings_file().read_text()  # overwritten with plain text
@@ -117,7 +118,7 @@ def test_invalid_saved_values_are_reset_with_a_note(qtbot, saved):
     window = MainWindow()
     qtbot.addWidget(window)
     assert window.statusBar().currentMessage() == SETTINGS_RESET_NOTE
-    assert window.findChild(QSpinBox, "stepsSpin").value() in (128, 40)  # valid ones apply
+    assert window.findChild(QSpinBox, "stepsSpin").value() in (SamplerSettings().steps, 40)
     assert window.findChild(QSpinBox, "seedSpin").value() in (0, 3)
     window.close()
 

@@ -98,3 +98,33 @@ def test_the_view_measures_its_redraws_and_a_costly_one_spaces_a_run_s_draws(
     assert len(window.frames) == 12  # the timeline keeps every step
     assert len(set(drawn)) <= 4  # while the run streamed in, stale frames were skipped
     qtbot.waitUntil(lambda: display.shown_frame() is window.frames[-1], timeout=5_000)
+
+
+def test_the_status_bar_and_the_run_summary_show_the_expert_calls(qtbot, window):
+    """Issue 21: what a run spent on the experts, in the status bar (MLP evaluations in its
+    tooltip) and in the run-complete message."""
+    messages = []
+    window.session.message.connect(lambda text, _ms: messages.append(text))
+    assert window.display.cost_label.text() == "– expert calls"
+    assert run_to_end(qtbot, window) == "completed"
+    last = window.frames[-1]
+    assert last.nfe > 0 and last.mlp_evaluations > 0
+    label = window.display.cost_label
+    assert label.text() == f"{last.nfe} expert calls" and label.isVisible()
+    assert f"{last.mlp_evaluations} MLP evaluations" in label.toolTip()
+    done = next(m for m in messages if m.startswith("Run complete"))
+    assert f"{last.nfe} expert calls ({last.mlp_evaluations} MLP evaluations)" in done
+    window.display.clear()
+    assert label.text() == "– expert calls"
+
+
+def test_the_timeline_shows_t_as_well_as_the_step(qtbot, window):
+    timeline = window.timeline
+    assert (timeline.t_start.text(), timeline.t_end.text()) == ("t 1", "t 0")
+    assert "t = 1" in timeline.slider.toolTip() and "t = 0" in timeline.slider.toolTip()
+    assert run_to_end(qtbot, window) == "completed"
+    timeline.slider.setValue(3)
+    t = window.frames[3].t
+    assert timeline.label.text() == f"step 4 / 12 · t {t:.3f}"
+    assert timeline.slider.toolTip().startswith(f"step 4 of 12, t = {t:.3f}")
+    assert timeline.t_start.isVisible() and timeline.t_end.isVisible()

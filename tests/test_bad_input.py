@@ -92,7 +92,7 @@ def test_bad_numbers_are_usage_errors_naming_the_option(option, value, capsys):
 WORD_CASES = [
     ("--sampler", ""), ("--sampler", "ddim"), ("--sampler", "AIS"),
     ("--resampling", "stratified"), ("--weighting", ""), ("--weighting", "smc"),
-    ("--schedule", "cubic"), ("--schedule", ""), ("--kernel", "hmc"), ("--kernel", "MALA"),
+    ("--schedule", "cubic"), ("--schedule", ""), ("--kernel", "nuts"), ("--kernel", "MALA"),
     ("--moves", "sideways"), ("--moves", "TILTED"), ("--moves", ""),
     ("--device", "gpu"),
     ("--device", ""), ("--reward", ""), ("--reward", "purplish"), ("--reward", "#12345"),

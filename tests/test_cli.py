@@ -9,7 +9,9 @@ import pytest
 
 from poe_engine.cli import main
 
-QUICK = ["--steps", "6", "--points", "32", "--particles", "2", "--langevin", "1"]
+# the classic preset's moves (Langevin at every level), fewer and smaller
+QUICK = ["--preset", "classic", "--steps", "6", "--points", "32", "--particles", "2",
+         "--langevin", "1"]
 
 
 def test_sample_writes_the_trajectory_and_prints_metrics(tmp_path, capsys):

@@ -147,3 +147,100 @@ class _With:
 
     def __getattr__(self, name):
         return getattr(self._record, name)
+
+
+# --- issue 21: fidelity and x0_hat computed when read, not on the sampler's thread --------
+
+class _CountingProduct:
+    """A record's snapshot that counts the evaluations made through it."""
+
+    def __init__(self, product, calls: list) -> None:
+        self._product, self._calls = product, calls
+
+    def velocity(self, x, t):
+        self._calls.append(t)
+        return self._product.velocity(x, t)
+
+
+def _counted_records(calls: list, kept: list):
+    for record in records():
+        kept.append(record)
+        record.product = _CountingProduct(record.product, calls)
+        yield record
+
+
+def _eager_trail(kept):
+    """x0_hat along the shown particle's ancestry as the app computed it before (a `Trail`
+    over each step's x0_hat in the shown particle's row, NaN elsewhere)."""
+    def positions(record):
+        xyz = record.__dict__["denoised"][:, :3].float()  # the value cached by the test
+        rows = torch.full((len(record.log_weights), *xyz.shape), float("nan"))
+        rows[record.best_index] = xyz
+        return rows
+    trail = Trail(positions=positions)
+    return [trail.add(record) for record in kept]
+
+
+def test_a_frame_never_read_never_computes_x0_hat_nor_its_fidelity(monkeypatch):
+    from poe_desktop.model import frames as frames_module
+
+    measured = []
+    real = frames_module.fidelity
+    monkeypatch.setattr(frames_module, "fidelity", lambda c: measured.append(1) or real(c))
+    calls, kept = [], []
+    frames = list(FrameSource(lambda: _counted_records(calls, kept)))
+    assert len(frames) == 12 and calls == [] and measured == []  # the stream computed none
+    # read: one evaluation of the one particle, once, equal to the record's own x0_hat
+    shown = frames[5]
+    x0 = shown.denoised
+    assert len(calls) == 1 and x0.shape == (32, 6)
+    assert shown.denoised is x0 and len(calls) == 1
+    expected = kept[5].best - kept[5].t * kept[5].product._product.velocity(
+        kept[5].best.unsqueeze(0), kept[5].t)[0]
+    np.testing.assert_allclose(x0, expected.numpy(), rtol=1e-6, atol=1e-6)
+    fid = fidelity(kept[5].best.float())
+    assert (shown.radial_error, shown.off_sphere, shown.chamfer) == (
+        fid.radial_error, fid.off_sphere, fid.chamfer)
+    assert len(measured) == 1 and shown.chamfer == fid.chamfer and len(measured) == 1
+
+
+def test_a_lazy_x0_hat_trail_is_the_trail_along_the_ancestry_as_before():
+    calls, kept = [], []
+    frames = list(FrameSource(lambda: _counted_records(calls, kept)))
+    for record in kept:  # what each step's x0_hat is, without counting
+        record.__dict__["denoised"] = torch.from_numpy(_x0_of(record))
+    before = _eager_trail(kept)
+    calls.clear()
+    newest = frames[-1].denoised_trail
+    # only the steps where the shown particle's ancestor was the one shown are evaluated
+    # (and none at t = 0, where x0_hat is the cloud itself)
+    own = int(np.isfinite(before[-1][:, 0, 0]).sum()) - (kept[-1].t <= 0)
+    assert len(calls) == own and newest.shape == before[-1].shape
+    for frame, trail in zip(frames, before, strict=True):
+        np.testing.assert_allclose(frame.denoised_trail, trail, rtol=1e-5, atol=1e-6)
+
+
+def _x0_of(record) -> np.ndarray:
+    product = record.product._product
+    if record.t <= 0:
+        return record.best.float().numpy()
+    return (record.best - record.t * product.velocity(record.best.unsqueeze(0),
+                                                      record.t)[0]).float().numpy()
+
+
+def test_the_plots_series_computes_fidelity_only_when_a_plot_reads_it(monkeypatch):
+    from poe_desktop.model import frames as frames_module
+    from poe_desktop.model.stats_series import FrameSeries
+
+    measured = []
+    real = frames_module.fidelity
+    monkeypatch.setattr(frames_module, "fidelity", lambda c: measured.append(1) or real(c))
+    frames = list(FrameSource(records))
+    series = FrameSeries()
+    series.sync(frames[:7])
+    assert measured == [] and len(series.ess) == 7  # the other columns are read at once
+    assert len(series.radial_error) == 7 and len(measured) == 7  # every step it shows
+    series.sync(frames)
+    assert len(series.chamfer) == 12 and len(measured) == 12  # the new steps only
+    np.testing.assert_array_equal(series.off_sphere, [f.off_sphere for f in frames])
+    assert len(measured) == 12

@@ -63,7 +63,9 @@ def exact_product(reward, points=16):
     return Composition.of([*exact_experts(points).values(), MonochromeColorExpert()], reward)
 
 
-SMALL = SamplerSettings(particles=6, points=16, steps=10, langevin_steps=1)
+# the classic preset's moves: Langevin at every level, no colour-only moves
+SMALL = SamplerSettings(particles=6, points=16, steps=10, langevin_steps=1, langevin_from=1.0,
+                        colour_moves=0)
 
 
 @pytest.mark.parametrize("schedule", ["constant", "linear", "adaptive"])

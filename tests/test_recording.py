@@ -42,6 +42,26 @@ def test_mp4_has_every_step_plus_the_hold_and_ends_in_the_reward_colour(qapp, tm
     assert np.abs(frames[-1].astype(int) - frames[-2]).mean() < 2  # held
 
 
+@pytest.mark.parametrize("fps", [None, 24, 10])
+def test_a_default_run_recorded_lasts_four_seconds_unless_the_fps_is_given(fps, qapp,
+                                                                           tmp_path, capsys):
+    """Issue 21: a default run has 16 steps; at the default frame rate each step is shown
+    long enough for the run to last 4 s; a frame rate given shows each step once."""
+    out = tmp_path / "frames"
+    given = [] if fps is None else ["--fps", str(fps)]
+    assert desktop_main(["record", "--particles", "2", "--points", "64", "--size", "64x64",
+                         "--hold", "0.5", *given, "--out", f"{out}/"]) == 0
+    count = len(list(out.glob("*.png")))
+    rate = fps or 24
+    hold = round(0.5 * rate)
+    if fps is None:
+        assert (count - hold) / rate >= 4.0 and count - hold == 16 * 6
+        assert "each shown for 6 frames at 24 fps: 4.0 s" in capsys.readouterr().err
+    else:
+        assert count == 16 + hold  # every step once, and the hold
+        assert f"16 steps at {fps} fps" in capsys.readouterr().err
+
+
 def test_gif_is_written_by_pillow_with_every_frame(qapp, tmp_path):
     from PIL import Image
 
@@ -66,10 +86,10 @@ def test_colour_grid_has_three_titled_panels_in_their_colours(qapp, tmp_path):
 
     out = tmp_path / "grid"
     assert desktop_main(["record", "--steps", "48", "--particles", "4", "--points", "128",
-                         "--grid", "colors", "--size", "128x128", "--hold", "0",
-                         "--out", f"{out}/"]) == 0
+                         "--grid", "colors", "--size", "128x128", "--hold", "0", "--fps",
+                         "24", "--out", f"{out}/"]) == 0
     files = sorted(out.glob("frame_*.png"))
-    assert len(files) == 48
+    assert len(files) == 48  # --fps given: each step one frame
     last = np.asarray(Image.open(files[-1]).convert("RGB"))
     assert last.shape == (128, 3 * 128, 3)
     panels = [last[:, i * 128:(i + 1) * 128] for i in range(3)]
@@ -89,7 +109,7 @@ def test_replaying_a_saved_configuration_reproduces_the_frames(qapp, tmp_path):
                           capture_output=True, timeout=120).returncode == 0
     for name in ("a", "b"):
         assert desktop_main(["record", "--config", str(config), "--size", "96x96",
-                             "--hold", "0", "--out", f"{tmp_path / name}/"]) == 0
+                             "--hold", "0", "--fps", "24", "--out", f"{tmp_path / name}/"]) == 0
     a = sorted((tmp_path / "a").glob("*.png"))
     b = sorted((tmp_path / "b").glob("*.png"))
     assert len(a) == len(b) == 10
@@ -241,8 +261,11 @@ def test_record_button_captures_every_step_of_a_run(qtbot, window, tmp_path):
         qtbot.mouseClick(window.findChild(QToolButton, "runButton"), qtbot_left())
     assert window.recorder is None and window.last_recording == str(tmp_path / "app.mp4")
     frames = decode_mp4(tmp_path / "app.mp4")
-    assert len(frames) == 12 + 12  # 0.5 s hold at 24 fps
+    # each of the 12 steps shown for 8 frames (the run lasts 4 s at 24 fps), then a 0.5 s hold
+    assert len(frames) == 12 * 8 + 12
     assert frames[0].shape == (640, 640, 3)
+    step = [np.abs(frames[0].astype(int) - frames[k]).mean() for k in (7, 8)]
+    assert step[0] < 1 < step[1]  # frames 1-8 show step 1, frame 9 step 2
 
 
 def test_a_failing_disk_stops_the_recording_but_not_the_run(qtbot, window, tmp_path,
@@ -325,7 +348,7 @@ def test_app_exports_and_a_replayed_configuration_gives_the_apps_frames(qtbot, w
                          "--hold", "0", "--out", f"{tmp_path / 'replay'}/"]) == 0
     app_frames = sorted((tmp_path / "app").glob("*.png"))
     replayed = sorted((tmp_path / "replay").glob("*.png"))
-    assert len(app_frames) == len(replayed) == 10
+    assert len(app_frames) == len(replayed) == 10 * 10  # each step 10 frames: 4 s at 24 fps
     for a, b in zip(app_frames, replayed, strict=True):
         assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))), a.name
 

@@ -95,6 +95,9 @@ def run_once(qtbot, window):
         assert window.run()
 
 
+RUN_FRAMES = 3 * 32  # a 3-step run: each step 32 frames, so that it lasts 4 s at 24 fps
+
+
 def frames_in(folder: Path) -> int:
     return len(list(folder.glob("frame_*.png"))) if folder.is_dir() else 0
 
@@ -111,16 +114,16 @@ def test_keep_armed_records_the_next_run_to_a_new_name(qtbot, window, tmp_path, 
     window.findChild(QCheckBox, "recordKeepArmedCheck").setChecked(keep_armed)
     window.record_action.setChecked(True)
     run_once(qtbot, window)
-    assert frames_in(tmp_path / "poe-run") == 3 and not window.record_action.isChecked()
+    assert frames_in(tmp_path / "poe-run") == RUN_FRAMES and not window.record_action.isChecked()
     assert panel.path.text() == (f"{tmp_path / 'poe-run-2'}/" if keep_armed
                                  else f"{tmp_path / 'poe-run'}/")
     run_once(qtbot, window)
-    assert frames_in(tmp_path / "poe-run") == 3  # the first recording stays as it was
-    assert frames_in(tmp_path / "poe-run-2") == (3 if keep_armed else 0)
+    assert frames_in(tmp_path / "poe-run") == RUN_FRAMES  # the first recording stays as it was
+    assert frames_in(tmp_path / "poe-run-2") == (RUN_FRAMES if keep_armed else 0)
     if keep_armed:
         assert window.last_recording == str(tmp_path / "poe-run-2")
         run_once(qtbot, window)  # and so on
-        assert frames_in(tmp_path / "poe-run-3") == 3
+        assert frames_in(tmp_path / "poe-run-3") == RUN_FRAMES
 
 
 def test_stopping_the_recording_by_hand_disarms_it(qtbot, window, tmp_path):

@@ -22,7 +22,8 @@ QUICK = ["--steps", "6", "--points", "32", "--particles", "2", "--langevin", "1"
 # The configurations below name no schedule and no moves, as files from before those
 # options: they run as such files ran (`spec.BEFORE_THE_KEY`), constant and blind.
 SETTINGS = SamplerSettings(particles=2, points=32, steps=8, langevin_steps=1,
-                           precision="fp32", schedule="constant", moves="blind")
+                           precision="fp32", schedule="constant", moves="blind",
+                           colour_moves=0, langevin_from=1.0)
 
 
 def npz(path):

@@ -65,7 +65,7 @@ def test_the_particle_system_options_round_trip_and_are_checked():
     assert spec.settings == SamplerSettings(schedule="adaptive", schedule_target=0.3,
                                             weighting="paper", resample_every=4, kernel="mala")
     assert RunSpec.from_dict(spec.to_dict()) == spec
-    for key, value in [("schedule", "cubic"), ("kernel", "hmc"), ("schedule_target", 2),
+    for key, value in [("schedule", "cubic"), ("kernel", "nuts"), ("schedule_target", 2),
                        ("resample_every", 1.5)]:
         with pytest.raises(InputError, match=f"run.json: {key}"):
             RunSpec.from_dict({"format": CONFIG_FORMAT, key: value}, "run.json")

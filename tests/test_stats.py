@@ -18,9 +18,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QSpinBox
 
 from poe_desktop.model.genealogy import distinct_ancestors, lineage, segments
-from poe_desktop.model.population import normalised_weights
+from poe_desktop.model.population import relative_log_weights
 from poe_desktop.model.stats_series import FrameSeries, distinct_per_row, nice_range
 from poe_desktop.panels import StatsPanel
+from poe_desktop.panels.stats import BAR_BASE
+
+
+def bar_heights(log_weights) -> np.ndarray:
+    """What the weights chart draws: log-weights vs the best, floored, over its base."""
+    return relative_log_weights(log_weights) - BAR_BASE
+
 
 RUN = {"steps": 128, "particles": 8, "ess_threshold": 0.5, "weighting": "incremental"}
 
@@ -249,18 +256,18 @@ def test_the_cursor_and_the_weights_follow_the_shown_step(panel):
     panel.update_from(frames[:20])
     # before anything is on the timeline, the newest weights
     np.testing.assert_allclose(panel.weight_bars.opts["height"],
-                               normalised_weights(frames[19].log_weights))
+                               bar_heights(frames[19].log_weights))
     panel.show_step(frames[6])
     assert all(p.step_cursor.isVisible() and p.step_cursor.value() == 7 for p in panel.step_plots)
     np.testing.assert_allclose(panel.weight_bars.opts["height"],
-                               normalised_weights(frames[6].log_weights))
+                               bar_heights(frames[6].log_weights))
     assert "step 7" in panel.weight_plot.title_text()
-    panel.show_step(frames[25])  # not plotted yet: the cursor waits for the curves
+    panel.show_step(frames[25])  # never given to the panel: the cursor waits for the curves
     assert all(p.step_cursor.value() == 7 for p in panel.step_plots)
     panel.update_from(frames)
     assert all(p.step_cursor.value() == 26 for p in panel.step_plots)
     np.testing.assert_allclose(panel.weight_bars.opts["height"],
-                               normalised_weights(frames[25].log_weights))
+                               bar_heights(frames[25].log_weights))
     panel.clear()
     assert not any(p.step_cursor.isVisible() for p in panel.step_plots)
 
@@ -321,17 +328,19 @@ def test_the_plots_follow_the_timeline_in_the_app(qtbot, window):
         assert all(p.step_cursor.isVisible() and p.step_cursor.value() == 4
                    for p in stats.step_plots)
     np.testing.assert_allclose(stats.weight_bars.opts["height"],
-                               normalised_weights(window.frames[3].log_weights))
+                               bar_heights(window.frames[3].log_weights))
     assert len(stats.ancestors_curve.getData()[0]) == 12  # every tab drawn at the run's end
-    # frames that arrive within the plots' redraw interval, then no more (a pause): the
-    # plots catch up by themselves
+    # frames that arrive within the plots' redraw interval: the plotted step is still the
+    # drawn step (the curves reach the step the view shows, the cursor with them)
     frames, display = list(window.frames), window.display
     display.clear()
+    stats.tabs.setCurrentIndex(0)
     for end in (3, 6):
         window.frames[:] = frames[:end]
         display.frame_added()
         display.draw_pending()
-    assert stats.series.count < 6
+        assert stats.series.count == end and stats.shown_step == end
+        assert stats.ess_curve.getData()[0][-1] == display.shown_frame().index + 1 == end
     qtbot.waitUntil(lambda: stats.series.count == 6 and stats.shown_step == 6, timeout=3_000)
 
 

@@ -16,8 +16,9 @@ from poe_engine.world import NOISE, make_generator
 
 from exact import exact_experts
 
-SMALL = SamplerSettings(particles=6, points=16, steps=10, langevin_steps=2,
-                        keep_particles=True)
+# the classic preset's moves: Langevin at every level, no colour-only moves
+SMALL = SamplerSettings(particles=6, points=16, steps=10, langevin_steps=2, langevin_from=1.0,
+                        colour_moves=0, keep_particles=True)
 
 
 class ConstantColourReward:

@@ -51,6 +51,7 @@ def framed(view, points) -> bool:
 def small_frames(steps=6):
     """Frames of a small real run (exact experts), as the app builds them."""
     settings = SamplerSettings(particles=3, points=40, steps=steps, langevin_steps=1,
+                               langevin_from=1.0, colour_moves=0,  # the classic moves
                                ess_threshold=1.0, keep_particles=True)
     product = Composition.of([*exact_experts(40).values(), MonochromeColorExpert()],
                              ColorReward("red"))

@@ -25,7 +25,7 @@ from poe_engine.metrics import chamfer_distance, off_sphere_fraction, radial_err
 from poe_engine.paths import stat_input
 from poe_engine.steering import Controls
 
-from .frames import Frame
+from .frames import Frame, Lazy
 
 KINDS = {".npz": "trajectory", ".ply": "cloud", ".json": "configuration"}
 MAX_FILE_BYTES = 1 << 30  # on disk: a default run's .npz is about 1.5 MB
@@ -112,7 +112,13 @@ def read_trajectory(path: str | Path) -> OpenedRun:
     if ancestors is not None and not _valid_ancestors(ancestors, log_weights.shape):
         raise InputError(f"{path}: ancestors must be (steps, particles) particle numbers, "
                          "-1 where a step did not resample")
+    branches = columns.get("branches")  # a composed run's: each particle's branch
+    if branches is not None and not (branches.shape == log_weights.shape
+                                     and branches.dtype.kind in "iu"
+                                     and bool(((branches >= 0) & (branches < 64)).all())):
+        raise InputError(f"{path}: branches must be (steps, particles) branch numbers")
     steps = max(count, int(config.get("steps", count)))
+    composes = _composes(config, count)
     controls = Controls.from_config(config)
     precision = config.get("precision", Frame.precision)
     frames = []
@@ -127,7 +133,8 @@ def read_trajectory(path: str | Path) -> OpenedRun:
             precision=precision if precision != "auto" else Frame.precision,
             **{name: float(columns[name][i]) for name in ("reward_scale", "acceptance",
                                                           "log_z") if name in columns},
-            ancestors=parents))
+            ancestors=parents, compose=composes[i],
+            branches=None if branches is None else branches[i].astype(np.int64)))
     note = (f"a partial run: {count} of its {steps} steps" if count < steps
             else f"{count} steps")
     if population:
@@ -152,6 +159,17 @@ def _population(path: Path, columns: dict, shape: tuple) -> tuple[np.ndarray, np
     if particles.dtype.kind != "f" or not np.isfinite(particles).all():
         raise InputError(f"{path}: final_particles must be finite numbers")
     return particles.astype(np.float32, copy=False), weights.astype(np.float64)
+
+
+def _composes(config: dict, count: int) -> list[str | None]:
+    """The expression in force at each step of a composed run (None: not composed)."""
+    text, due = config.get("compose"), {e["step"]: e["compose"]
+                                        for e in config.get("compose_steering", ())}
+    out = []
+    for i in range(count):
+        text = due.get(i + 1, text)
+        out.append(text)
+    return out
 
 
 def _npz_columns(path: Path) -> dict[str, np.ndarray]:
@@ -210,11 +228,13 @@ def _step_controls(columns: dict, i: int, controls: Controls) -> tuple:
     return tuple(in_play), tuple(in_play.values()), reward, strength
 
 
-def _fidelity(cloud: np.ndarray) -> dict[str, float]:
-    points = torch.from_numpy(np.ascontiguousarray(cloud, dtype=np.float32))
-    return {"radial_error": radial_error(points), "off_sphere": off_sphere_fraction(points),
-            "chamfer": (chamfer_distance(points) if len(points) <= CHAMFER_MAX_POINTS
-                        else math.nan)}
+def _fidelity(cloud: np.ndarray) -> dict[str, Lazy]:
+    """A frame's `metrics`, computed when first read (a file may hold hundreds of steps)."""
+    def compute() -> tuple[float, float, float]:
+        points = torch.from_numpy(np.ascontiguousarray(cloud, dtype=np.float32))
+        return (radial_error(points), off_sphere_fraction(points),
+                chamfer_distance(points) if len(points) <= CHAMFER_MAX_POINTS else math.nan)
+    return {"metrics": Lazy(compute)}
 
 
 # --------------------------------------------------------------------------- PLY

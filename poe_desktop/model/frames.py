@@ -3,17 +3,21 @@
 `FrameSource` turns a sampler's stream of step records into frames: the best particle
 with its fidelity and its predicted clean cloud x0_hat (`StepRecord.denoised`), the shown
 particle's trail along its own ancestry (of x_t, and of x0_hat), the recent rate
-and the time left, and (on the CPU) the sampler's thread count chosen by timing the
-first steps. It is a plain iterator; the app runs it on a worker thread
+and the time left, what the run spent on the experts so far, and (on the CPU) the
+sampler's thread count chosen by timing the first steps. Fidelity and x0_hat are `Lazy`
+(issue 21): computed when first read (a frame drawn, a plot that shows them), on the
+reader's thread, and never for a frame nobody reads; the sampler's thread only copies.
+It is a plain iterator; the app runs it on a worker thread
 (`worker.StreamWorker`) and tests drive it directly.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -23,6 +27,36 @@ from poe_engine.metrics import fidelity
 from .pacing import RateMeter, ThreadTrial
 
 TRAIL_LENGTH = 8
+_UNSET = object()
+
+
+class Lazy:
+    """A value computed by `compute()` when first read (`get`), once, whichever thread reads
+    it; what `compute` holds is let go then. `Lazy.known(value)`: one given already."""
+
+    def __init__(self, compute: Callable[[], object]) -> None:
+        self._compute, self._value, self._lock = compute, _UNSET, threading.Lock()
+
+    @classmethod
+    def known(cls, value) -> Lazy:
+        lazy = cls(lambda: value)
+        lazy._value, lazy._compute = value, None
+        return lazy
+
+    @property
+    def done(self) -> bool:
+        return self._value is not _UNSET
+
+    def get(self):
+        if self._value is _UNSET:
+            with self._lock:
+                if self._value is _UNSET:
+                    self._value, self._compute = self._compute(), None
+        return self._value
+
+
+def _nothing() -> Lazy:
+    return Lazy.known(None)
 
 
 @dataclass(frozen=True)
@@ -38,9 +72,8 @@ class Frame:
     resampled: bool
     experts: tuple[str, ...]
     reward: str | None
-    radial_error: float
-    off_sphere: float
-    chamfer: float
+    # the cloud's fidelity (radial_error, off_sphere, chamfer): `Lazy.known(...)` or lazy
+    metrics: Lazy
     steps_per_second: float  # the true average over the last couple of seconds
     trail: np.ndarray | None = None  # (k, N, 3): the shown particle's own last k positions
     seconds_left: float | None = None  # at the recent rate
@@ -56,31 +89,94 @@ class Frame:
     rewards: np.ndarray | None = None  # (L,) each particle's log-reward
     ancestors: np.ndarray | None = None  # (L,) ints after a resampling, else None
     particles: np.ndarray | None = None  # (L, N, 6) float32, every particle of the step
-    denoised: np.ndarray | None = None  # (N, 6): the shown particle's x0_hat = x_t - t v
+    # `denoised` (N, 6): the shown particle's x0_hat = x_t - t v, and `denoised_trail`
     # (k, N, 3): x0_hat along the shown particle's ancestry, NaN at the steps where an
-    # ancestor was not the shown particle (x0_hat is computed for that one alone)
-    denoised_trail: np.ndarray | None = None
+    # ancestor was not the shown particle (x0_hat is computed for that one alone); lazy
+    x0: Lazy = field(default_factory=_nothing, repr=False, compare=False)
+    x0_trail: Lazy = field(default_factory=_nothing, repr=False, compare=False)
+    # a composed run (poe_engine.compose): each particle's branch (L,) ints, and the
+    # expression in force at this step
+    branches: np.ndarray | None = None
+    compose: str | None = None
+    nfe: int = 0  # grouped expert calls of the run so far, this step's included
+    mlp_evaluations: int = 0  # the neural experts' forward passes so far
+
+    radial_error = property(lambda self: self.metrics.get()[0])
+    off_sphere = property(lambda self: self.metrics.get()[1])
+    chamfer = property(lambda self: self.metrics.get()[2])
+    denoised = property(lambda self: self.x0.get())
+    denoised_trail = property(lambda self: self.x0_trail.get())
+
+    @property
+    def branch_labels(self) -> np.ndarray | None:
+        """`branches` under the StepRecord's name (what a trajectory's columns read)."""
+        return self.branches
+
+
+def cost_text(frame, lead: str = "") -> str:
+    """What the run spent on the experts up to `frame`, in words ('20 expert calls (60 MLP
+    evaluations)') after `lead`; '' where the frame does not say (a file's, an old run's)."""
+    calls = getattr(frame, "nfe", 0)
+    if not calls:
+        return ""
+    mlp = getattr(frame, "mlp_evaluations", 0)
+    return (f"{lead}{calls} expert call{'s' * (calls != 1)}"
+            + (f" ({mlp} MLP evaluations)" if mlp else ""))
 
 
 def _host(value) -> np.ndarray | None:
     return None if value is None else value.detach().cpu().numpy()
 
 
+def known_metrics(radial_error: float, off_sphere: float, chamfer: float) -> Lazy:
+    """A frame's `metrics` when they are known already (a file's frames)."""
+    return Lazy.known((float(radial_error), float(off_sphere), float(chamfer)))
+
+
+def _metrics(best: torch.Tensor) -> tuple[float, float, float]:
+    fid = fidelity(best)
+    return fid.radial_error, fid.off_sphere, fid.chamfer
+
+
+def lazy_denoised(record) -> Lazy:
+    """The record's x0_hat (`StepRecord.denoised`, of its best particle) in host memory,
+    computed when first read: until then it keeps the step's snapshot, its best particle
+    and t (not the record, nor every particle)."""
+    product = getattr(record, "product", _UNSET)
+    if product is _UNSET:  # a record of another kind: its own `denoised`
+        return Lazy(lambda: _host_float(getattr(record, "denoised", None)))
+    if product is None:  # nothing to evaluate it with
+        return Lazy.known(None)
+    best, t = record.best, record.t
+
+    def compute():  # as StepRecord.denoised computes it
+        if t <= 0:  # the data level: x0_hat is x itself
+            return _host_float(best)
+        return _host_float(best - t * product.velocity(best.unsqueeze(0), t)[0])
+    return Lazy(compute)
+
+
+def _host_float(value) -> np.ndarray | None:
+    return None if value is None else _host(value.float())
+
+
 def frame_from(record, rate: float, trail: np.ndarray | None = None,
                seconds_left: float | None = None, threads: str = "",
-               denoised_trail: np.ndarray | None = None) -> Frame:
-    """A step record (`poe_engine.samplers.StepRecord`) as a Frame: its best particle and
-    that cloud's fidelity, in host memory."""
+               denoised_trail: Lazy | np.ndarray | None = None,
+               denoised: Lazy | None = None) -> Frame:
+    """A step record (`poe_engine.samplers.StepRecord`) as a Frame: its best particle in
+    host memory, and that cloud's fidelity and x0_hat computed when first read."""
     best = record.best.detach().float()
-    fid = fidelity(best)
+    cloud = best.cpu().numpy()
     particles = record.particles
     rewards = getattr(record, "rewards", None)
-    denoised = getattr(record, "denoised", None)
+    if not isinstance(denoised_trail, Lazy):
+        denoised_trail = Lazy.known(denoised_trail)
     return Frame(
-        index=record.index, steps=record.steps, t=record.t, cloud=best.cpu().numpy(),
+        index=record.index, steps=record.steps, t=record.t, cloud=cloud,
         log_weights=record.log_weights.detach().cpu().numpy(), ess=record.ess,
         resampled=record.resampled, experts=record.experts, reward=record.reward,
-        radial_error=fid.radial_error, off_sphere=fid.off_sphere, chamfer=fid.chamfer,
+        metrics=Lazy(lambda: _metrics(torch.from_numpy(cloud))),
         steps_per_second=rate, trail=trail, seconds_left=seconds_left, threads=threads,
         weights=record.weights, strength=record.strength, precision=record.precision,
         reward_scale=float(getattr(record, "reward_scale", 1.0)),
@@ -89,8 +185,10 @@ def frame_from(record, rate: float, trail: np.ndarray | None = None,
         rewards=None if rewards is None else _host(rewards.float()),
         ancestors=_host(record.ancestors),
         particles=None if particles is None else _host(particles.float()),
-        denoised=None if denoised is None else _host(denoised.float()),
-        denoised_trail=denoised_trail,
+        x0=lazy_denoised(record) if denoised is None else denoised, x0_trail=denoised_trail,
+        branches=_host(getattr(record, "branch_labels", None)),
+        compose=getattr(record, "compose", None),
+        nfe=int(getattr(record, "nfe", 0)), mlp_evaluations=int(getattr(record, "evaluations", 0)),
     )
 
 
@@ -99,12 +197,43 @@ def all_positions(record) -> torch.Tensor:
     return record.particles[..., :3]
 
 
-def denoised_positions(record) -> torch.Tensor:
-    """The shown particle's x0_hat xyz in its row of an (L, N, 3) tensor, NaN elsewhere."""
-    xyz = record.denoised[:, :3].float()
-    rows = torch.full((len(record.log_weights), *xyz.shape), math.nan, device=xyz.device)
-    rows[record.best_index] = xyz
-    return rows
+def _trail_of(steps: list[tuple[Lazy, bool]]) -> np.ndarray | None:
+    """(k, N, 3): each step's x0_hat where `steps` says the shown particle's ancestor was
+    the particle shown then (the last one always is), NaN elsewhere; None without x0_hat."""
+    newest = steps[-1][0].get()
+    if newest is None:
+        return None
+    blank = np.full((len(newest), 3), np.nan, np.float32)
+    rows = [lazy.get() if own else None for lazy, own in steps]
+    return np.stack([blank if r is None else np.asarray(r[:, :3], np.float32) for r in rows])
+
+
+class DenoisedTrail:
+    """x0_hat along the shown particle's ancestry, as `Trail` follows x_t, but computed when
+    read: it keeps each of the last steps' lazy x0_hat (of its shown particle) and, for
+    every particle of the newest step, which particle of that step it descends from; a
+    frame's trail evaluates x0_hat only at the steps where its particle's ancestor was the
+    one shown (x0_hat is computed for that one alone), and only if someone reads it."""
+
+    def __init__(self, length: int = TRAIL_LENGTH) -> None:
+        self.length = length
+        self.history: list[tuple[Lazy, int, np.ndarray]] = []  # (x0_hat, shown, lineage)
+
+    def add(self, record, x0: Lazy) -> Lazy:
+        if x0.done and x0.get() is None:
+            return Lazy.known(None)
+        best = record.best_index
+        self.history = (self.history + [(x0, best, np.arange(len(record.log_weights)))])[
+            -self.length:]
+        steps = [(lazy, int(lineage[best]) == shown) for lazy, shown, lineage in self.history]
+        if record.ancestors is not None:  # the next step's particles descend from these
+            parents = record.ancestors.cpu().numpy()
+            self.history = [(lazy, shown, lineage[parents])
+                            for lazy, shown, lineage in self.history]
+        return Lazy(lambda: _trail_of(steps))
+
+    def clear(self) -> None:
+        self.history = []
 
 
 class Trail:
@@ -143,7 +272,7 @@ class FrameSource:
         self.size = size
         self.clock = clock
         self.trail = Trail()
-        self.denoised_trail = Trail(positions=denoised_positions)
+        self.denoised_trail = DenoisedTrail()
         self.rate = RateMeter()
 
     def thread_trial(self) -> ThreadTrial | None:
@@ -162,15 +291,19 @@ class FrameSource:
                 if record is None:
                     return
                 trail = self.trail.add(record)
-                denoised_trail = (None if getattr(record, "denoised", None) is None
-                                  else self.denoised_trail.add(record))
+                denoised = lazy_denoised(record)
+                if torch.device(self.device).type != "cpu":
+                    # off the CPU the experts may replay CUDA graphs on buffers of their own,
+                    # which another thread must not share: x0_hat made here, as before
+                    denoised.get()
+                denoised_trail = self.denoised_trail.add(record, denoised)
                 if threads is not None and record.index > 0:  # step 1 also warms up
                     threads.record(self.clock() - started)
                 self.rate.add(self.clock())
                 yield frame_from(record, self.rate.rate(), trail,
                                  self.rate.seconds_left(record.steps - record.index - 1),
                                  threads.summary() if threads is not None else "",
-                                 denoised_trail)
+                                 denoised_trail, denoised)
         finally:
             self.trail.clear()  # every particle of the last steps: free it with the run
             self.denoised_trail.clear()

@@ -4,12 +4,16 @@ and the tests drive it with their own clock."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 
 import torch
 
 RATE_WINDOW_S = 2.0  # the status bar's steps/s is the average over this much recent time
+# a recording at the default frame rate shows a run for at least this long, however few
+# its steps (issue 21: a default run has 16): each step is then shown for several frames
+MIN_RUN_SECONDS = 4.0
 
 
 class RateMeter:
@@ -153,3 +157,18 @@ class ThreadTrial:
         measured = ", ".join(f"{n}: {1000 * sorted(t)[len(t) // 2]:.0f} ms/step"
                              for n, t in self._timings.items() if t)
         return f"{self.threads} thread(s)" + (f" ({measured})" if measured else "")
+
+
+def frames_per_step(steps: int, fps: int, seconds: float = MIN_RUN_SECONDS) -> int:
+    """How many frames each of a run's `steps` takes so that the run lasts at least
+    `seconds` at `fps` (1 for a run that long already)."""
+    return max(1, math.ceil(seconds * fps / max(1, steps)))
+
+
+def pacing_note(steps: int, fps: int, repeats: int) -> str:
+    """What a recording's frame rate and repeats make of a run's steps, in words."""
+    seconds = steps * repeats / fps
+    if repeats == 1:
+        return f"{steps} steps at {fps} fps: {seconds:.1f} s"
+    return (f"{steps} steps, each shown for {repeats} frames at {fps} fps: {seconds:.1f} s, "
+            f"so that a short run can be followed")

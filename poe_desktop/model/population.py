@@ -15,6 +15,8 @@ import numpy as np
 
 from poe_engine.world import SPHERE_CENTER
 
+from .genealogy import lineage
+
 BACKGROUND = (22, 22, 27)  # the dark theme's; the panel passes the theme's own
 HALF_WIDTH = 0.62  # of the tile, in world units around the sphere's centre (radius 0.5)
 
@@ -75,3 +77,39 @@ def render_cloud(cloud: np.ndarray, size: int = 112, azimuth: float = 40.0,
     last = np.r_[pixel[1:] != pixel[:-1], True] if pixel.size else np.zeros(0, bool)
     image.reshape(-1, 3)[pixel[last]] = np.rint(colour[last]).astype(np.uint8)
     return image
+
+
+LOG_FLOOR = -30.0  # nats below the best particle: the weights chart's floor
+
+
+def relative_log_weights(log_weights: np.ndarray, floor: float = LOG_FLOOR) -> np.ndarray:
+    """Each particle's log-weight relative to the best (<= 0, the best at 0), floored at
+    `floor` nats (float64): what a log-scaled weights chart plots, readable from 2 to
+    hundreds of particles. All 0 where none is finite (uniform, as `normalised_weights`)."""
+    lw = np.nan_to_num(np.asarray(log_weights, dtype=np.float64), nan=-np.inf)
+    if lw.size == 0 or not np.isfinite(lw).any():
+        return np.zeros(lw.size)
+    return np.maximum(lw - lw[np.isfinite(lw)].max(), floor)
+
+
+def tile_grid(count: int, width: float, height: float, label: float) -> tuple[int, int, float]:
+    """Columns, rows and the tile side that fill a `width` x `height` area best with
+    `count` square tiles, each with a `label` high row below it; rows and columns never
+    overlap (side <= width / columns, a row's pitch is side + label)."""
+    count = max(count, 1)
+    best = (1, count, 0.0)
+    for cols in range(1, count + 1):
+        rows = math.ceil(count / cols)
+        side = min(width / cols, height / rows - label)
+        if side > best[2]:
+            best = (cols, rows, side)
+    return best
+
+
+def founders(ancestors, particles: int) -> np.ndarray | None:
+    """(L,) ints: the first step's particle each particle of the last step descends from
+    (`ancestors` as genealogy.lineage takes them, one entry a step up to the shown one);
+    None before any resampling (every particle is then its own founder)."""
+    if not any(a is not None for a in ancestors[:-1]):
+        return None
+    return lineage(ancestors, particles)[0]

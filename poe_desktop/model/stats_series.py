@@ -3,7 +3,9 @@
 During a run the list of frames only grows, so each update reads just the frames that
 arrived since the last one and writes them into preallocated arrays (doubled when full);
 the plots then take views of the first `count` rows. A list that shrank or whose first
-frame changed is a new run: everything is read again.
+frame changed is a new run: everything is read again. A frame's fidelity is computed when
+first read (`frames.Lazy`), so its columns (LAZY_FIELDS) are read when a plot asks for them,
+not at each update: a hidden plot computes none.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from .genealogy import lineage
 
 FIELDS = ("ess", "radial_error", "off_sphere", "chamfer", "reward_scale", "acceptance",
           "log_z")
+LAZY_FIELDS = ("radial_error", "off_sphere", "chamfer")
 DEFAULTS = {"reward_scale": 1.0, "acceptance": math.nan, "log_z": math.nan}
 START_CAPACITY = 128
 
@@ -35,6 +38,8 @@ class FrameSeries:
         self.first = None  # the first frame read: another one means another run
         self.newest = None  # the last frame read
         self.rewards_seen = False
+        self._frames: Sequence = ()  # the frames read, for the lazy columns
+        self._lazy_count = 0  # rows of LAZY_FIELDS read so far
         self._allocate(START_CAPACITY)
 
     def _allocate(self, capacity: int) -> None:
@@ -53,7 +58,16 @@ class FrameSeries:
         arrays = self.__dict__.get("_arrays")
         if arrays is None or name not in arrays:
             raise AttributeError(name)
+        if name in LAZY_FIELDS and self._lazy_count < self.count:
+            self._read_lazy()
         return arrays[name][:self.count]
+
+    def _read_lazy(self) -> None:
+        for k in range(self._lazy_count, self.count):
+            frame = self._frames[k]
+            for name in LAZY_FIELDS:
+                self._arrays[name][k] = float(getattr(frame, name, math.nan))
+        self._lazy_count = self.count
 
     def sync(self, frames: Sequence) -> int:
         """Read the frames not read yet; returns how many were new (all of them after a new
@@ -79,6 +93,8 @@ class FrameSeries:
         for k, frame in enumerate(new, start=self.count):
             a["steps"][k] = frame.index + 1
             for name in FIELDS:
+                if name in LAZY_FIELDS:
+                    continue
                 a[name][k] = float(getattr(frame, name, DEFAULTS.get(name, math.nan)))
             a["resampled"][k] = bool(frame.resampled)
             rewards = getattr(frame, "rewards", None)
@@ -91,6 +107,7 @@ class FrameSeries:
             known = ancestors is not None and len(ancestors) == self.particles
             a["parents"][k] = ancestors if known else identity
         self.count += len(new)
+        self._frames = frames
         self.newest = frames[self.count - 1]
         return len(new)
 

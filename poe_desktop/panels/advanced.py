@@ -1,11 +1,13 @@
 """The Sampler panel's particle-system settings: how the reward is weighed in (schedule,
-moves, weighting), the Langevin kernel and when to resample. Each widget is named after
-the `SamplerSettings` field it sets."""
+moves, weighting), the kernel (and HMC's leapfrog steps) and when to resample. Each widget
+is named after the `SamplerSettings` field it sets."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
 
+from poe_engine.budget import INTEGRATORS, PRESETS, preset_settings
+from poe_engine.flow import GRIDS
 from poe_engine.samplers import KERNELS, MOVES, RESAMPLING, SCHEDULES, WEIGHTING, SamplerSettings
 
 from .common import ExactSpinBox, combo, spin
@@ -24,7 +26,11 @@ FIELDS = {
               "(a Metropolis test per particle); blind: moves ignore the reward"),
     "kernel": ("Langevin kernel", KERNELS,
                "ula: unadjusted Langevin; mala: each move accepted or rejected (Metropolis-"
-               "adjusted), which keeps the level's target exactly"),
+               "adjusted), which keeps the level's target exactly; hmc: Hamiltonian Monte "
+               "Carlo on the positions (a Metropolis test per point), Langevin on the colours"),
+    "leapfrog": ("leapfrog steps", None,
+                 "hmc: leapfrog steps per move (each costs one evaluation of the experts); "
+                 "used by the hmc kernel only"),
     "weighting": ("weighting", WEIGHTING,
                   "incremental: exact SMC; potential: the reference demo's; paper: the "
                   "paper's Algorithm 1 (weights = reward, resample every step)"),
@@ -38,6 +44,17 @@ FIELDS = {
                        "Also resample every this many steps (0: only on the ESS test)"),
     "ode_scale": ("Euler step scale", None,
                   "Multiplier of each Euler step of the experts' flow (1: the plain step)"),
+    "colour_moves": ("colour moves", None,
+                     "Langevin moves of the colours alone at every level, tilted by the "
+                     "reward: they need no axis expert, so they cost no expert call"),
+    "langevin_from": ("Langevin from t ≤", None,
+                      "The Langevin steps run at the levels whose t is at most this "
+                      "(1: every level)"),
+    "time_grid": ("time grid", GRIDS,
+             "The levels from noise to data: uniform, cosine (more at both ends) or "
+             "quadratic (more near the data)"),
+    "integrator": ("ODE step", INTEGRATORS,
+                   "euler: one expert call a level; heun: second order, two calls a level"),
 }
 
 
@@ -69,6 +86,24 @@ class AdvancedSettings(QGroupBox):
             widget.setToolTip(tip)
             self.widgets[key] = widget
             form.addRow(label, widget)
+        presets = QHBoxLayout()
+        for name in PRESETS:
+            button = QPushButton(name.capitalize())
+            button.setObjectName(f"preset{name.capitalize()}Button")
+            button.setToolTip("The sampler before issue 21: 128 levels x 3 Langevin moves (509 "
+                              "expert calls)" if name == "classic" else
+                              "Today's defaults: few levels, colour-only moves (docs/"
+                              "evaluations.md)")
+            button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
+            presets.addWidget(button)
+        form.addRow("preset", presets)
+
+    def apply_preset(self, name: str) -> None:
+        """Set the preset's settings: through the Sampler panel holding this group where
+        there is one (it has the levels and Langevin steps), here otherwise."""
+        owner = self.parent()
+        target = owner if owner is not None and hasattr(owner, "advanced_box") else self
+        target.apply(preset_settings(name))
 
     def values(self) -> dict:
         out = {}

@@ -17,16 +17,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
-from ..model.population import normalised_weights
+from ..model.population import LOG_FLOOR, relative_log_weights
 from ..model.stats_series import FrameSeries, distinct_per_row, nice_range
+from .compose_plots import CompositionPlots
 from .plot_export import add_export_menu, export_plot
+from .plot_zoom import reset_on_double_click, reset_zoom
 from .plots import PlotColumn, StatPlot, add_right_view
 
 LOG_Z_TITLE = "log Z estimate (the reward's tilt)"
 REWARDS_TITLE = "each particle's log-reward"
-WEIGHTS_TITLE = "particle weights (normalised)"
+WEIGHTS_TITLE = "log-weights vs the best (nats)"
+BAR_BASE = LOG_FLOOR - 2.0  # bars rise from here: one at the floor still shows
 MISSING = " (not in this run's records)"
 THRESHOLD_PEN = pg.mkPen("#7fc8ff", width=1, style=Qt.PenStyle.DashLine)
 
@@ -72,19 +75,23 @@ class StatsPanel(QWidget):
         self._build_particles(_tab(self.tabs, "Particles"))
         self._build_genealogy(_tab(self.tabs, "Genealogy"))
         self.step_plots = [self.ess_plot, self.fidelity_plot, self.scale_plot, self.log_z_plot,
-                           self.rewards_plot, self.genealogy_plot, self.ancestors_plot]
+                           self.rewards_plot, self.genealogy_plot, self.ancestors_plot,
+                           *self.composition.plots]
         self.labelled_plots = [self.ess_plot, self.scale_plot, self.genealogy_plot]
         self.plots = [*self.step_plots[:1], self.weight_plot, *self.step_plots[1:]]
         for column in self.findChildren(PlotColumn):
             add_export_menu(column, lambda c=column: [p for p in self.plots
                                                       if p.scene() is c.scene()],
                             self.plotSaved.emit, self.problem.emit)
+            reset_on_double_click(column, lambda: self.plots)
+        self._frames: Sequence = ()  # the frames last given to update_from
         self.marks: list[tuple[int, str]] = []
         # where a run's configuration is read when its first frames arrive (a function
         # returning a dict or None; the window gives its session's `run_config`)
         self.config_source: Callable[[], dict | None] | None = None
         self._config_read_for = None  # the first frame of the run whose settings were read
         self.tabs.currentChanged.connect(lambda _: self._draw_stale())
+        self._fit_columns()
 
     # ------------------------------------------------------------------ construction
     def _build_run(self, column: PlotColumn) -> None:
@@ -100,9 +107,16 @@ class StatsPanel(QWidget):
         self.ess_plot.legend_row.add("resampled", "#ffb74a", symbol=True)
         self.ess_plot.legend_row.add("resample below –", THRESHOLD_PEN)
         self.weight_plot = StatPlot("weightPlot", WEIGHTS_TITLE, "particle", steps=False)
-        self.weight_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#9be08a")
+        self.weight_plot.setLabel("left", "log w − best")
+        # log-weights relative to the best, floored: readable from 2 to 256 particles
+        self.weight_bars = pg.BarGraphItem(x=[], height=[], y0=BAR_BASE, width=0.8,
+                                           brush="#9be08a")
         self.weight_plot.addItem(self.weight_bars)
-        self.weight_plot.set_y_range(0.0, 1.0)  # fixed: steps compare as the timeline moves
+        self.selected_bar = pg.BarGraphItem(x=[], height=[], y0=BAR_BASE, width=0.8,
+                                            brush="#4fc3f7")  # the particle the view shows
+        self.weight_plot.addItem(self.selected_bar)
+        self.selected_particle: int | None = None
+        self.weight_plot.set_y_range(BAR_BASE, 1.0)  # fixed: steps compare on the timeline
         self.fidelity_plot = StatPlot("fidelityPlot", "fidelity of the shown cloud", "step")
         self.fidelity_plot.setLabel("left", "distance")
         self.radial_curve = self.fidelity_plot.plot(pen=pg.mkPen("#ff8a80", width=2),
@@ -137,6 +151,7 @@ class StatsPanel(QWidget):
         self.reward_curves: list[pg.PlotDataItem] = []
         for plot in (self.scale_plot, self.log_z_plot, self.rewards_plot):
             column.add(plot)
+        self.composition = CompositionPlots(column)  # shown for a composed run
 
     def _build_genealogy(self, column: PlotColumn) -> None:
         self.genealogy_plot = StatPlot("genealogyPlot", "ancestry", "step", integer_y=True)
@@ -173,6 +188,7 @@ class StatsPanel(QWidget):
 
     def clear(self) -> None:
         self.series.clear()
+        self.composition.clear()
         self._version += 1
         self._drawn = [self._version] * 3
         for curve in (self.ess_curve, self.resample_marks, self.radial_curve, self.off_curve,
@@ -182,8 +198,12 @@ class StatsPanel(QWidget):
             curve.setData([], [])
         for curve in self.reward_curves:
             self.rewards_plot.removeItem(curve)
+        for plot in self.plots:  # a new run: no zoom left over from the last one
+            reset_zoom(plot)
+        self._fit_columns()
         self.reward_curves.clear()
         self.weight_bars.setOpts(x=[], height=[])
+        self.selected_bar.setOpts(x=[], height=[])
         self.weight_plot.set_title(WEIGHTS_TITLE)
         self.shown_step = self._cursor_frame = self._weights_frame = None
         self._particles_shown = self._config_read_for = None
@@ -198,7 +218,8 @@ class StatsPanel(QWidget):
         with `all_tabs`, else when they are shown."""
         if not frames:
             return
-        if self.series.sync(frames):
+        self._frames = frames
+        if self.series.sync(frames) | self.composition.sync(frames):
             self._version += 1
         if self.series.first is not self._config_read_for and self.config_source is not None:
             self._config_read_for = self.series.first
@@ -208,13 +229,19 @@ class StatsPanel(QWidget):
         tabs = range(3) if all_tabs else [self.tabs.currentIndex()] if self.isVisible() else []
         for tab in tabs:
             self._draw_tab(tab)
+        self._fit_columns()
 
     def show_step(self, frame) -> None:
         """The timeline shows `frame`: the cursor goes to its step on every plot and the
         weights chart shows its weights. A step not plotted yet (the run's newest) waits
         for the next `update_from`, so that the cursor never runs ahead of the curves."""
         self._cursor_frame = frame
-        if frame.index < self.series.count:
+        frames = self._frames  # the run's list (it grows, and is emptied for a new run)
+        if self.series.count <= frame.index < len(frames) and frames[frame.index] is frame:
+            # the view draws a step the curves have not reached: plot up to it now, so
+            # that the plotted step is the drawn step
+            self.update_from(frames, all_tabs=False)
+        elif frame.index < self.series.count:
             self._place_cursor()
 
     def mark_change(self, step: int, label: str) -> None:
@@ -233,10 +260,30 @@ class StatsPanel(QWidget):
         if frame is self._weights_frame:
             return
         self._weights_frame = frame
-        w = normalised_weights(frame.log_weights)
-        self.weight_bars.setOpts(x=np.arange(len(w)), height=w, width=0.8)
+        w = relative_log_weights(frame.log_weights)
+        self.weight_bars.setOpts(x=np.arange(len(w)), height=w - BAR_BASE, y0=BAR_BASE,
+                                 width=0.8)
         self.weight_plot.set_x_range(-0.5, len(w) - 0.5)
-        self.weight_plot.set_title(f"particle weights at step {frame.index + 1} (normalised)")
+        j = self.selected_particle
+        shown = j is not None and 0 <= j < len(w)
+        self.selected_bar.setOpts(x=[j] if shown else [], height=[w[j] - BAR_BASE] if shown
+                                  else [], y0=BAR_BASE, width=0.8)
+        self.weight_plot.set_title(f"log-weights vs the best at step {frame.index + 1} "
+                                   f"(nats, floor {LOG_FLOOR:g})")
+
+    def select_particle(self, index: int | None) -> None:
+        """Mark particle `index`'s bar (the one the 3-D view shows); None: no mark."""
+        self.selected_particle = index
+        frame, self._weights_frame = self._weights_frame, None
+        if frame is not None:
+            self.show_weights(frame)
+
+    def _fit_columns(self) -> None:
+        """Each tab's plots keep their minimum height: a tab taller than the dock scrolls."""
+        for column in self.findChildren(PlotColumn):
+            shown = [p for p in self.plots if p.scene() is column.scene()]
+            need = sum(p.effectiveSizeHint(Qt.SizeHint.MinimumSize).height() for p in shown)
+            column.setMinimumHeight(int(need + 6 * max(len(shown) - 1, 0) + 8))
 
     def state(self) -> dict:
         """What a person expects remembered: the tab on screen."""
@@ -344,6 +391,7 @@ class StatsPanel(QWidget):
             if table.size:
                 self.rewards_plot.set_y_range(*nice_range(float(table.min()),
                                                           float(table.max())))
+        self.composition.draw()
 
     def _draw_genealogy(self) -> None:
         s = self.series
@@ -361,9 +409,16 @@ class StatsPanel(QWidget):
 
 
 def _tab(tabs: QTabWidget, title: str) -> PlotColumn:
+    """A tab that scrolls when its plots need more height than it has."""
     page = QWidget()
     page.setObjectName(f"statsTab{title}")
-    tabs.addTab(page, title)
+    area = QScrollArea()
+    area.setObjectName(f"statsScroll{title}")
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(page)
+    tabs.addTab(area, title)
     layout = QVBoxLayout(page)
     layout.setContentsMargins(2, 2, 2, 2)
     column = PlotColumn(f"statsPlots{title}")

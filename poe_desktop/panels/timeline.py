@@ -1,5 +1,6 @@
-"""The timeline under the 3-D view: a slider over a run's steps, what the shown step is,
-and ▶, which replays the steps at a chosen speed."""
+"""The timeline under the 3-D view: a slider over a run's steps from noise (t = 1) to the
+clean cloud (t = 0), what the shown step and its t are, and ▶, which replays the steps at a
+chosen speed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from ..qt_utils import signals_blocked
 from .sampler import PACES, pace_combo
 
 NO_RUN = "no run yet"
+SLIDER_TIP = ("Show any step of the run, from noise (t = 1, left) to the clean cloud (t = 0, "
+              "right); at the end it follows the newest")
 
 
 class TimelineBar(QWidget):
@@ -29,10 +32,18 @@ class TimelineBar(QWidget):
         self.slider.setObjectName("timelineSlider")
         self.slider.setRange(0, 0)
         self.slider.setEnabled(False)
-        self.slider.setToolTip("Show any step of the run; at the end it follows the newest")
+        self.slider.setToolTip(SLIDER_TIP)
         self.slider.valueChanged.connect(self.stepChosen)
         self.label = QLabel(NO_RUN)
         self.label.setMinimumWidth(150)
+        self.label.setToolTip("The step on screen and its noise level t")
+        # the slider's ends in t: a run goes from noise to the clean cloud
+        self.t_start, self.t_end = QLabel("t 1"), QLabel("t 0")
+        for end, name, tip in ((self.t_start, "timelineStartT", "noise: t = 1, before step 1"),
+                               (self.t_end, "timelineEndT", "the clean cloud: t = 0, the "
+                                "last step")):
+            end.setObjectName(name)
+            end.setToolTip(tip)
         self.play_button = QToolButton(text="▶", checkable=True)
         self.play_button.setObjectName("playButton")
         self.play_button.setToolTip("Replay the run's steps on the timeline at the chosen speed")
@@ -47,7 +58,9 @@ class TimelineBar(QWidget):
         bar.setContentsMargins(0, 0, 0, 0)
         bar.addWidget(self.play_button)
         bar.addWidget(self.play_speed)
+        bar.addWidget(self.t_start)
         bar.addWidget(self.slider, 1)
+        bar.addWidget(self.t_end)
         bar.addWidget(self.label)
         self._update_play_controls()
 
@@ -72,10 +85,17 @@ class TimelineBar(QWidget):
         with signals_blocked(self.slider):
             self.slider.setRange(0, 0)
         self.label.setText(NO_RUN)
+        self.slider.setToolTip(SLIDER_TIP)
         self._update_play_controls()
 
     def set_text(self, text: str) -> None:
         self.label.setText(text)
+
+    def show_step(self, step: int, steps: int, t: float) -> None:
+        """The shown step (1-based) of `steps` and its level t, in the label and the
+        slider's tooltip."""
+        self.label.setText(f"step {step} / {steps} · t {t:.3f}")
+        self.slider.setToolTip(f"step {step} of {steps}, t = {t:.3f}. {SLIDER_TIP}")
 
     def set_running(self, running: bool) -> None:
         """While a run goes on there is nothing to replay, and its speed waits."""

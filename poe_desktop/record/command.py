@@ -16,6 +16,7 @@ from functools import partial
 
 import torch
 
+from poe_engine.compose import build_mixture
 from poe_engine.errors import InputError, OutputError, one_line
 from poe_engine.experts import EXPERT_NAMES
 from poe_engine.options import (
@@ -43,12 +44,22 @@ from poe_engine.weights import WeightsError
 
 from ..gui_gc import collect_if_due, collected_on_gui_thread
 from ..model.look import DEFAULT_LOOK, POINT_SIZE_RANGE, Look, look_from_dict, read_look
+from ..model.pacing import MIN_RUN_SECONDS, frames_per_step, pacing_note
 from ..qt_utils import display_available, qimage_to_array
+from .encoders import DEFAULT_FPS
 
 NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPLAY and "
               "WAYLAND_DISPLAY are unset). Run it under a virtual one: "
               "xvfb-run -a poe-desktop record ...")
 GRID_PANEL_SIZE = "360x360"
+# `--grid compose`: the showcase compositions (docs/composition.md), three a row
+GALLERY = {"a sphere with a hole": "sphere & color & red & !cap(z > 0.75)",
+           "a ring": "sphere & color & red & band(z, 0.45, 0.55)",
+           "red | blue": "sphere & color & (red | blue)",
+           "!green": "sphere & color & !green",
+           "sphere | torus": "(sphere | torus) & color & red",
+           "~green": "sphere & color & ~green"}
+GALLERY_COLUMNS = 3
 FPS_RANGE = (1, 120)
 HOLD_RANGE = (0.0, 60.0)  # seconds
 
@@ -69,13 +80,16 @@ def build_parser() -> Parser:
     p.add_argument("--out", required=True, help="run.mp4 | run.gif | frames_dir/")
     p.add_argument("--size", type=_size, default=None,
                    help="frame size WxH (default 800x800; for grids, each panel's, 360x360)")
-    p.add_argument("--fps", type=number(*FPS_RANGE, integer=True), default=24,
-                   help="frames per second, 1 to 120")
+    p.add_argument("--fps", type=number(*FPS_RANGE, integer=True), default=None,
+                   help=f"frames per second, 1 to 120, each step one frame (default: "
+                   f"{DEFAULT_FPS}, each step shown long enough for the run to last "
+                   f"{MIN_RUN_SECONDS:g} s)")
     p.add_argument("--hold", type=number(*HOLD_RANGE), default=1.5,
                    help="seconds to hold the last frame, 0 to 60")
     p.add_argument("--turntable", action="store_true", help="orbit slowly during the run")
     p.add_argument("--no-overlay", action="store_true", help="no step/experts/reward/ESS text")
-    p.add_argument("--grid", choices=("experts", "colors"), help="a titled comparison grid")
+    p.add_argument("--grid", choices=("experts", "colors", "compose"),
+                   help="a titled comparison grid (compose: the gallery of compositions)")
     p.add_argument("--point-size", type=number(*POINT_SIZE_RANGE), default=None,
                    help=f"cube units, {POINT_SIZE_RANGE[0]:g} to {POINT_SIZE_RANGE[1]:g} "
                    f"(default: the look's, {DEFAULT_LOOK.point_size:g})")
@@ -139,6 +153,9 @@ def run_panels(args: argparse.Namespace, experts: dict | None = None,
     elif args.grid == "colors":
         jobs = [grid_job(f"product → {colour}", "ais", experts, config, events,
                          partial(_coloured, colour)) for colour in ("red", "green", "blue")]
+    elif args.grid == "compose":
+        jobs = [(title, "ais", build_mixture(text, experts, args.strength), [])
+                for title, text in GALLERY.items()]
     else:
         jobs = [("", args.sampler, composition, events)]
     panels = []
@@ -161,12 +178,18 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
 
     size = parse_size(args.size or (GRID_PANEL_SIZE if args.grid else "800x800"))
     look = args.drawn_look
-    columns = len(panels)
-    frame_size = (size[0] * columns, size[1])
+    columns = GALLERY_COLUMNS if args.grid == "compose" else len(panels)
+    rows = -(-len(panels) // columns)
+    frame_size = (size[0] * columns, size[1] * rows)
     note = padding_note(args.out, frame_size)
     if note:
         print(f"poe-desktop record: note: {note}", file=sys.stderr)
-    encoder = BackgroundEncoder(args.out, frame_size, args.fps)
+    fps = args.fps or DEFAULT_FPS  # --fps given: each step one frame
+    steps = len(panels[0].trajectory)
+    repeats = 1 if args.fps else frames_per_step(steps, fps)
+    print(f"poe-desktop record: {pacing_note(steps, fps, repeats)}"
+          + ("" if args.fps else " (--fps N shows each step once)"), file=sys.stderr)
+    encoder = BackgroundEncoder(args.out, frame_size, fps)
     view = OffscreenView(size)
     last = None
     try:
@@ -186,11 +209,12 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
                     burn_text(image, overlay_lines(info), theme=step_look.view_theme)
                 images.append(image)
             frame = images[0] if not args.grid else compose_grid(
-                images, [p.title for p in panels], theme=step_look.view_theme)
+                images, [p.title for p in panels], columns, theme=step_look.view_theme)
             last = qimage_to_array(frame)
-            encoder.submit(last)
+            for _ in range(repeats):
+                encoder.submit(last)
             collect_if_due()  # no event loop runs here: collect between frames
-        for _ in range(round(args.hold * args.fps)):
+        for _ in range(round(args.hold * fps)):
             encoder.submit(last)
         return str(encoder.close())
     finally:

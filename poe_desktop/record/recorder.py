@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
 from ..model.look import DEFAULT_LOOK, VIEW_THEMES, Look, ViewTheme
+from ..model.pacing import frames_per_step
 from ..qt_utils import qimage_to_array
 from ..view.draw import apply_look, draw_cloud, render
 from ..view.view3d import CloudView
@@ -113,15 +114,19 @@ class Recorder:
 
     `look` is a Look, or a function that gives the Look in force (the window's, so that a
     change on screen shows in the recording at the next step); with `turntable` the camera
-    also orbits a little at every step. `finish` holds the last frame for `hold_seconds`
-    before closing the file.
+    also orbits a little at every step. `repeats`: frames a step is shown for; None (the
+    default at the default frame rate) takes `frames_per_step` of the run's steps (from the
+    first step's `info`), so that a short run lasts `pacing.MIN_RUN_SECONDS`. `finish` holds the
+    last frame for `hold_seconds` before closing the file.
     """
 
     def __init__(self, path: str | Path, size: tuple[int, int] = DEFAULT_SIZE,
                  fps: int = DEFAULT_FPS, overlay: bool = True, turntable: bool = False,
                  hold_seconds: float = DEFAULT_HOLD_SECONDS,
-                 look: Look | Callable[[], Look] = DEFAULT_LOOK) -> None:
+                 look: Look | Callable[[], Look] = DEFAULT_LOOK,
+                 repeats: int | None = None) -> None:
         self.encoder = BackgroundEncoder(path, size, fps)
+        self.fps, self.repeats = fps, repeats
         self.view = OffscreenView(size)
         self.look = look
         self.overlay, self.turntable = overlay, turntable
@@ -144,7 +149,15 @@ class Recorder:
         if self.overlay and info is not None:
             burn_text(image, overlay_lines(info), theme=look.view_theme)
         self._last = qimage_to_array(image)
-        self.encoder.submit(self._last)
+        if self.repeats is None:
+            self.repeats = frames_per_step(info.steps, self.fps) if info is not None else 1
+        for _ in range(self.repeats):
+            self.encoder.submit(self._last)
+
+    def draws_denoised(self) -> bool:
+        """Whether the Look in force draws x0_hat (else nobody need compute it)."""
+        look = self.look() if callable(self.look) else self.look
+        return look.cloud == "x0"
 
     def finish(self) -> Path:
         try:

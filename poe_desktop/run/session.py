@@ -9,14 +9,19 @@ host-memory `Frame`s); the session, on the GUI thread, only stores and forwards 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal
 
+from poe_engine.compose import build_mixture, compose_steering, steer_mixture
+from poe_engine.errors import InputError
 from poe_engine.experts import EXPERT_NAMES, GenerativeExpert
 from poe_engine.exports import save_config, trajectory_meta, write_ply
+from poe_engine.expression import branches, canonical, parse
+from poe_engine.mixture import Mixture, sample_mixture
 from poe_engine.precision import DTYPES, resolve_precision
 from poe_engine.product import Composition
 from poe_engine.reward import ColorReward
@@ -36,7 +41,8 @@ from poe_engine.trajectory import Trajectory
 from poe_engine.weights import WeightsError
 
 from ..model.colour_by import previous_positions
-from ..model.frames import Frame, FrameSource
+from ..model.frames import Frame, FrameSource, cost_text
+from ..model.pacing import frames_per_step, pacing_note
 from ..model.steering_marks import marks
 from ..record.encoders import RecordingError, padding_note
 from ..record.recorder import FrameInfo, Recorder
@@ -61,6 +67,7 @@ class RunSession(QObject):
     message = Signal(str, int)  # a status line and how long it shows (ms; 0: until replaced)
     stateChanged = Signal()  # started, paused, resumed or ended
     recordingStopped = Signal()  # the recorder finished or gave up on its own
+    composeReplayed = Signal(int, str)  # a replayed expression's step and its text
 
     def __init__(self, weights_dir: str | Path | None = None,
                  parent: QObject | None = None) -> None:
@@ -72,6 +79,9 @@ class RunSession(QObject):
         self.worker: StreamWorker | None = None
         self.source: FrameSource | None = None
         self.composition: Composition | None = None
+        self.mixture: Mixture | None = None  # a composed run's (then `composition` is None)
+        self._compose_pending: deque[str] = deque()  # expressions for the next step
+        self._compose_replays: dict[int, str] = {}  # step -> a configuration's expression
         self.device = "cpu"
         self.recorder: Recorder | None = None
         self.run_config: dict | None = None  # the configuration of the current or last run
@@ -114,13 +124,23 @@ class RunSession(QObject):
             self.problem.emit("Cannot start the run", str(err))
             return False
         controls = spec.controls
+        self.mixture, self.composition = None, None
+        self._compose_pending.clear()
+        if spec.compose is not None:
+            try:
+                self.mixture = build_mixture(spec.compose, experts, controls.strength)
+                self.mixture.sizes(spec.settings.particles)
+            except InputError as err:
+                self.problem.emit("Cannot start the run", str(err))
+                return False
         if controls.reward is not None:
             reward = ColorReward(controls.reward, controls.strength)
-        self.composition = build_composition(experts, controls.enabled,
-                                             reward or ColorReward("red", controls.strength))
-        self.composition.set_reward_enabled(controls.reward is not None)
-        for name, weight in zip(EXPERT_NAMES, controls.weights, strict=True):
-            self.composition.set_weight(name, weight)
+        if self.mixture is None:
+            self.composition = build_composition(
+                experts, controls.enabled, reward or ColorReward("red", controls.strength))
+            self.composition.set_reward_enabled(controls.reward is not None)
+            for name, weight in zip(EXPERT_NAMES, controls.weights, strict=True):
+                self.composition.set_weight(name, weight)
         # as `poe-engine sample --config` / `poe-desktop record --config` read it, as it
         # starts, with the precision that runs, never 'auto', so that a replay computes the
         # same numbers; `recorded_config` says what it did
@@ -131,7 +151,9 @@ class RunSession(QObject):
         events = spec.steering
         self._replaying = {e.step: (e.controls, label) for e, (_, label) in
                            zip(events, marks(controls, events), strict=True)}
-        spec = spec.replace(device=self.device, steering=(),
+        compose_events = list(spec.compose_steering)
+        self._compose_replays = dict(compose_events)
+        spec = spec.replace(device=self.device, steering=(), compose_steering=(),
                             settings=replace(spec.settings, precision=precision,
                                              layers=layers),
                             checksums=tuple(checksums(experts).items()))
@@ -139,11 +161,17 @@ class RunSession(QObject):
         self.frames.clear()
         # every particle is needed to follow the shown particle's own ancestry for its trail
         settings = replace(spec.settings, keep_particles=True)
-        composition, sampler = self.composition, SAMPLERS[spec.sampler]
-        self.source = FrameSource(
-            lambda: replayed(composition, events,
-                             sampler(composition, settings, spec.seed, spec.device)),
-            spec.device, (settings.particles, settings.points, settings.precision))
+        composition, sampler, mixture = self.composition, SAMPLERS[spec.sampler], self.mixture
+        if mixture is not None:
+            def stream():
+                return self._composed(mixture, compose_events, sample_mixture(
+                    mixture, settings, spec.sampler, spec.seed, spec.device))
+        else:
+            def stream():
+                return replayed(composition, events,
+                                sampler(composition, settings, spec.seed, spec.device))
+        self.source = FrameSource(stream, spec.device,
+                                  (settings.particles, settings.points, settings.precision))
         self.worker = StreamWorker(self.source, pace)
         self.worker.yielded.connect(self._on_frame)
         self.worker.finished.connect(self._on_finished)
@@ -157,13 +185,35 @@ class RunSession(QObject):
         self.stateChanged.emit()
         return True
 
+    def _composed(self, mixture: Mixture, events: list, stream):
+        """On the worker thread: `stream` (`sample_mixture`) with a configuration's
+        expressions (`events`: (step, text)) and the user's put in force just before a step
+        is computed, as `compose.replayed_mixture` replays them."""
+        due, step = dict(events), 1
+        while True:
+            if step in due:
+                steer_mixture(mixture, due[step])
+            while self._compose_pending:
+                steer_mixture(mixture, self._compose_pending.popleft())
+            record = next(stream, None)
+            if record is None:
+                return
+            yield record
+            step += 1
+
     def recorded_config(self) -> dict | None:
         """The configuration of the current or last run as it went: the controls its first
         step used, each change made later at the step it took effect (from the frames: a
         change reaches the sampler between steps, whenever the user made it) and the
-        precision that ran."""
+        precision that ran; for a composed run, the expressions put in force later
+        (`compose_steering`), as `poe-engine sample` writes them."""
         if self.run_config is None:
             return None
+        if self.run_config.get("compose") and self.frames:
+            changes = compose_steering(self.frames)
+            return dict(self.run_config) | {"precision": self.frames[0].precision,
+                                            "steering": []} | (
+                {"compose_steering": changes} if changes else {})
         return config_from_records(self.run_config, self.frames)
 
     def toggle_pause(self) -> None:
@@ -206,6 +256,9 @@ class RunSession(QObject):
         """Apply `change` (a function of the composition) to the running composition; the
         change holds from the next step on (`steered`)."""
         if not self.running or self.composition is None:
+            if self.running and self.mixture is not None:
+                self.message.emit("This run follows the Compose panel: change its "
+                                  "expression instead", 5000)
             return
         try:
             change(self.composition)
@@ -215,6 +268,27 @@ class RunSession(QObject):
         step = len(self.frames) + 1
         self.steered.emit(step, label)
         self.message.emit(f"Step {step}: {label}", 4000)
+
+    def steer_compose(self, text: str) -> bool:
+        """Put the expression `text` in force in the running composed run from its next
+        step; refused (False, and said in the status bar) where it does not parse, or
+        changes the number of branches (the population's split holds for the whole run)."""
+        if not self.running or self.mixture is None:
+            return False
+        before = len(self.mixture.branches)
+        try:
+            parts = branches(parse(text))
+            if len(parts) != before:
+                raise InputError(f"the run has {before} branch{'es' * (before != 1)} and "
+                                 f"'{text}' has {len(parts)}: a change during a run must keep "
+                                 "them")
+            build_mixture(text, self.mixture.experts, self.mixture.strength)  # checked whole
+        except InputError as err:
+            self.message.emit(f"Not applied: {err}", 10_000)
+            return False
+        self._compose_pending.append(canonical(parse(text)))
+        self.message.emit(f"From step {len(self.frames) + 1}: {text}", 4000)
+        return True
 
     def wait_for_thread(self) -> None:
         """Let the run's thread end. The worker is deleted on it as it ends (see
@@ -227,7 +301,12 @@ class RunSession(QObject):
 
     # ------------------------------------------------------------------ worker signals
     def _on_frame(self, frame: Frame) -> None:
+        before = self.frames[-1].compose if self.frames else None
         self.frames.append(frame)
+        if before is not None and frame.compose != before:  # the step it took effect
+            self.steered.emit(frame.index + 1, f"→ {frame.compose}")
+        if frame.index + 1 in self._compose_replays:
+            self.composeReplayed.emit(frame.index + 1, self._compose_replays[frame.index + 1])
         if frame.index + 1 in self._replaying:
             controls, label = self._replaying[frame.index + 1]
             self.replayedAt.emit(frame.index + 1, controls)
@@ -246,7 +325,7 @@ class RunSession(QObject):
         if self.frames:
             f = self.frames[-1]
             done += (f" at step {f.index + 1} of {f.steps}: radial error {f.radial_error:.4f}, "
-                     f"off-sphere {100 * f.off_sphere:.1f} %")
+                     f"off-sphere {100 * f.off_sphere:.1f} %" + cost_text(f, ", "))
         self.message.emit(done, 0)
         self._end_run(reason)
 
@@ -275,6 +354,11 @@ class RunSession(QObject):
             self.problem.emit("Cannot record", str(err))
             return False
         note = padding_note(self.recorder.path, opts["size"])
+        steps = self.frames[-1].steps if self.frames else (self.run_config or {}).get("steps")
+        if isinstance(steps, int) and steps > 0:  # how long the run will last in the file
+            fps = self.recorder.fps
+            paced = pacing_note(steps, fps, frames_per_step(steps, fps))
+            note = f"{note}; {paced}" if note else paced
         self.message.emit(f"Recording to {self.recorder.path}" + (f" ({note})" if note else ""),
                           0)
         return True
@@ -283,10 +367,12 @@ class RunSession(QObject):
         info = FrameInfo(frame.index + 1, frame.steps, frame.t, frame.experts, frame.reward,
                          frame.ess, len(frame.log_weights))
         previous = self.frames[frame.index - 1] if 0 < frame.index <= len(self.frames) else None
+        x0 = self.recorder.draws_denoised()  # else x0_hat is not computed (frames.Lazy)
         try:
             self.recorder.add(frame.cloud, info, previous=previous_positions(frame, previous),
-                              denoised=frame.denoised,
-                              denoised_previous=previous_positions(frame, previous, True))
+                              denoised=frame.denoised if x0 else None,
+                              denoised_previous=previous_positions(frame, previous, True)
+                              if x0 else None)
         except RecordingError as err:  # the run goes on; only the recording stops
             self.recorder.abort()
             self.recorder = None

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from ..model.colour_by import Colouring, previous_positions
@@ -32,10 +32,15 @@ from ..view.view3d import CloudView
 
 DRAW_INTERVAL_MS = 30
 NO_STEP, NO_T, NO_RATE, NO_DEVICE = "step –", "t –", "– steps/s", "device –"
+NO_COST = "– expert calls"
+COST_TIP = ("What the run has spent on the experts so far: grouped expert calls (one "
+            "evaluation of the product, every expert in it at once)")
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
 
 
 class FrameDisplay(QObject):
+    frameShown = Signal(object)  # the Frame put on screen; None: none (cleared)
+
     def __init__(self, frames: Sequence[Frame], view3d: CloudView, timeline: TimelineBar,
                  stats: StatsPanel, parent: QObject | None = None,
                  population: PopulationPanel | None = None) -> None:
@@ -56,11 +61,14 @@ class FrameDisplay(QObject):
         self._stats_at = 0.0  # when the plots were last updated
         self.step_label, self.t_label = QLabel(NO_STEP), QLabel(NO_T)
         self.rate_label, self.device_label = QLabel(NO_RATE), QLabel(NO_DEVICE)
+        self.cost_label = QLabel(NO_COST)
+        self.cost_label.setObjectName("costLabel")
         for label, tip in ((self.step_label, "The step on screen, of the run's steps"),
                            (self.t_label, "Its noise level: t = 1 is noise, t = 0 the clean cloud"),
                            (self.rate_label, "Steps a second over the last seconds, and the time "
                             "left at that rate"),
-                           (self.device_label, "Where the sampler runs")):
+                           (self.device_label, "Where the sampler runs"),
+                           (self.cost_label, COST_TIP)):
             label.setToolTip(tip)
         self.progress = QProgressBar()
         self.progress.setObjectName("runProgress")
@@ -72,8 +80,8 @@ class FrameDisplay(QObject):
         self._timer.start()
 
     def status_widgets(self) -> list[QWidget]:
-        return [self.step_label, self.t_label, self.rate_label, self.device_label,
-                self.progress]
+        return [self.step_label, self.t_label, self.rate_label, self.cost_label,
+                self.device_label, self.progress]
 
     def set_device(self, device: str) -> None:
         self.device = device
@@ -104,6 +112,7 @@ class FrameDisplay(QObject):
             self.device_label.setText(f"device {self.device} · {f.threads.split(' (')[0]}")
             self.device_label.setToolTip(f"sampler threads, chosen by timing: {f.threads}"
                                          f"{self.budget.summary()}")
+        self.show_cost(f)
         self.progress.setRange(0, f.steps)
         # setValue repaints at once, which beside the GL view composes the whole window
         # (~10 ms a frame here); with updates off it waits for the next paint instead
@@ -121,6 +130,18 @@ class FrameDisplay(QObject):
             self.rate_label.setText(f"{f.steps_per_second:.1f} steps/s{left}")
         else:
             self.rate_label.setText(NO_RATE)
+
+    def show_cost(self, frame: Frame) -> None:
+        """The expert calls (and, in the tooltip, the MLP evaluations) up to `frame`."""
+        if not frame.nfe:  # a file's frames, or a sampler that does not count
+            self.cost_label.setText(NO_COST)
+            self.cost_label.setToolTip(COST_TIP)
+            return
+        self.cost_label.setText(f"{frame.nfe} expert call{'s' * (frame.nfe != 1)}")
+        self.cost_label.setToolTip(f"{COST_TIP}: {frame.nfe} calls, "
+                                   f"{frame.mlp_evaluations} MLP evaluations (forward passes "
+                                   "of the neural experts) up to step "
+                                   f"{frame.index + 1} of {frame.steps}")
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -150,7 +171,8 @@ class FrameDisplay(QObject):
         self._shown = index
         self.step_label.setText(f"step {frame.index + 1} of {frame.steps}")
         self.t_label.setText(f"t {frame.t:.3f}")
-        self.timeline.set_text(f"step {frame.index + 1} / {frame.steps} · t {frame.t:.3f}")
+        self.timeline.show_step(frame.index + 1, frame.steps, frame.t)
+        self.frameShown.emit(frame)
 
     def show_newest(self) -> None:
         """Put the newest step on screen now (view, timeline, plots), not at the next redraw."""
@@ -160,11 +182,12 @@ class FrameDisplay(QObject):
 
     def _draw_cloud(self, frame: Frame, previous: Frame | None) -> None:
         """The shown step drawn as the Look says (view/draw.py), and the colour bar's range."""
-        trail = frame.denoised_trail if self.denoised else frame.trail
+        x0 = self.denoised  # else x0_hat is not computed at all (frames.Lazy)
+        trail = (frame.denoised_trail if x0 else frame.trail) if self.trails else None
         shown = draw_cloud(self.view3d, self.look, frame.cloud,
-                           previous_positions(frame, previous), frame.denoised,
-                           previous_positions(frame, previous, True),
-                           trail if self.trails else None)
+                           previous_positions(frame, previous),
+                           frame.denoised if x0 else None,
+                           previous_positions(frame, previous, True) if x0 else None, trail)
         if self.colour_bar is not None:
             self.colour_bar.show_colouring(shown)
 
@@ -206,7 +229,8 @@ class FrameDisplay(QObject):
         step, t, rate and device emptied."""
         self._shown, self._follow, self._dirty, self.paused = -1, True, False, False
         for label, text in ((self.step_label, NO_STEP), (self.t_label, NO_T),
-                            (self.rate_label, NO_RATE), (self.device_label, NO_DEVICE)):
+                            (self.rate_label, NO_RATE), (self.device_label, NO_DEVICE),
+                            (self.cost_label, NO_COST)):
             label.setText(text)
         self.device_label.setToolTip("Where the sampler runs")
         self.stats.clear()
@@ -214,6 +238,7 @@ class FrameDisplay(QObject):
             self.population.clear()
         self.timeline.clear()
         self.progress.reset()  # no value: the bar shows no progress, no "0 %"
+        self.frameShown.emit(None)
 
     def stop(self) -> None:
         self._timer.stop()

@@ -31,7 +31,7 @@ from ..view.view3d import CloudView
 from .display import FrameDisplay
 from .looks import current_look
 from .menus import build_menus
-from .panel_config import apply_config, connect_steering, run_request
+from .panel_config import apply_config_to, connect_steering, run_request_of
 from .problems import show_problem
 from .setup import setup_window
 from .state import save_window
@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
                 self.toggle_pause()
             return True
         try:
-            request = run_request(self.experts_panel, self.reward_panel, self.sampler_panel)
+            request = run_request_of(self)
         except ValueError as err:
             self.report_problem("Cannot start the run", str(err))
             return False
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
 
     def apply_config(self, config: dict) -> None:
         """Fill the panels from a run configuration (see `panel_config.apply_config`)."""
-        apply_config(self.experts_panel, self.reward_panel, self.sampler_panel, config)
+        apply_config_to(self, config)
         self.session.checksums = config.get("checksums")
         self.session.layers = config.get("layers")  # replayed as they ran, not measured
         self.resume.configuration_loaded(config)  # its steering: replayed by the next run

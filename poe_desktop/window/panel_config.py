@@ -9,7 +9,7 @@ from poe_engine.reward import ColorReward
 from poe_engine.spec import RunSpec
 from poe_engine.steering import Controls
 
-from ..panels import ExpertsPanel, RewardPanel, SamplerPanel
+from ..panels import ComposePanel, ExpertsPanel, RewardPanel, SamplerPanel
 from ..qt_utils import signals_blocked
 from ..run.session import RunSession
 
@@ -18,7 +18,8 @@ def reward_of(reward_panel: RewardPanel) -> ColorReward:
     return ColorReward(reward_panel.color, reward_panel.strength.exact_value())
 
 
-def run_request(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPanel) -> dict:
+def run_request(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPanel,
+                compose: ComposePanel | None = None) -> dict:
     """The keyword arguments of `RunSession.start` that the panels hold: the run (a
     RunSpec), the reward the Reward panel holds (switched on or not) and the pace;
     ValueError (one line) for settings that cannot run."""
@@ -28,11 +29,29 @@ def run_request(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPane
                         color.name if experts.reward.isChecked() else None, color.strength)
     spec = RunSpec(sampler.sampler_name(), sampler.settings(), controls, sampler.seed.value(),
                    sampler.device.currentText())
+    if compose is not None and compose.is_composing():
+        if compose.expression() is None:
+            raise ValueError(f"the Compose panel's expression does not parse: "
+                             f"{compose.error}")
+        spec = spec.replace(compose=compose.expression())
     return {"spec": spec, "reward": color, "pace": sampler.pace_value()}
 
 
+def run_request_of(window) -> dict:
+    """`run_request` of the window's panels; with the Compose panel on, the spec runs its
+    expression (ValueError where the field holds none)."""
+    return run_request(window.experts_panel, window.reward_panel, window.sampler_panel,
+                       window.compose_panel)
+
+
+def apply_config_to(window, config: dict) -> None:
+    """`apply_config` into the window's panels."""
+    apply_config(window.experts_panel, window.reward_panel, window.sampler_panel, config,
+                 window.compose_panel)
+
+
 def apply_config(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPanel,
-                 config: dict) -> None:
+                 config: dict, compose: ComposePanel | None = None) -> None:
     """Fill the panels from a run configuration (`poe_engine.exports.load_config`), read as
     a RunSpec: keys it lacks take `poe-engine sample`'s defaults. Raises ValueError (one
     line) for a value the panels cannot hold (the Sampler panel keeps the values it could
@@ -62,6 +81,10 @@ def apply_config(experts: ExpertsPanel, reward: RewardPanel, sampler: SamplerPan
     if controls.reward is not None:
         reward.set_color(controls.reward)
     spin.set_exact(controls.strength)
+    if compose is not None:  # a configuration with an expression runs it; one without: not
+        if spec.compose is not None:
+            compose.show_in_force(spec.compose)
+        compose.toggle.setChecked(spec.compose is not None)
 
 
 def show_controls(experts: ExpertsPanel, reward: RewardPanel, controls: Controls) -> None:

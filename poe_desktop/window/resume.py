@@ -12,7 +12,10 @@ steering is replayed by the run started from it.
   of a run's .npz) keeps its steering: the next run started while the panels still hold
   it (or a step of the run it came with) starts from its first step's controls and
   applies each change at its step, as `poe-engine sample --config` does. A change the
-  user makes to the Experts or Reward panel before that run drops the steering.
+  user makes to the Experts or Reward panel before that run drops the steering. A
+  composed configuration's expressions (`compose_steering`) replay the same way in a run
+  started with the Compose panel on; a composed run's panels do not follow the timeline
+  (the Compose panel holds its expression).
 """
 
 from __future__ import annotations
@@ -37,8 +40,10 @@ class PanelsFollow(QObject):
         self._cache: tuple = (None, 0, None)  # first frame, count, start: of `_per_step`
         self._per_step: list[Controls] = []
         ep, rp = window.experts_panel, window.reward_panel
+        cp = window.compose_panel
         for signal in (ep.expertToggled, ep.weightChanged, ep.rewardToggled,
-                       rp.colorChanged, rp.strengthChanged):
+                       rp.colorChanged, rp.strengthChanged, cp.expressionChanged,
+                       cp.composeToggled):
             signal.connect(lambda *_: self.panels_edited())
         window.timeline.stepChosen.connect(self.step_chosen)
         window.session.replayedAt.connect(self.replayed)
@@ -49,19 +54,23 @@ class PanelsFollow(QObject):
     def configuration_loaded(self, config: dict) -> None:
         """The panels were filled from `config`: its steering waits for the next run."""
         self.stop_following()
-        self.replay = config if config.get("steering") else None
+        changes = len(config.get("steering", ())) + len(config.get("compose_steering", ()))
+        self.replay = config if changes else None
         if self.replay is not None:
             self.window.statusBar().showMessage(
                 f"The panels hold the configuration's first step; Run replays its "
-                f"{len(config['steering'])} steering change(s) at their steps", 10_000)
+                f"{changes} steering change(s) at their steps", 10_000)
 
     def run_shown(self) -> None:
         """An opened run is on the timeline (its configuration, if any, is the session's
         `run_config`): its steering marks on the plots, the panels at the shown step."""
         config = self.window.session.run_config
         frames = self.window.frames
-        if config is None or not frames:
+        if config is None or not frames or config.get("compose"):
             self.stop_following()
+            for before, frame in zip(frames[:-1], frames[1:], strict=True):  # its changes
+                if frame.compose != before.compose:
+                    self.window.stats_panel.mark_change(frame.index + 1, f"→ {frame.compose}")
             return
         start, events = run_events(Controls.from_config(config), frames)
         for step, label in marks(start, events):
@@ -71,7 +80,8 @@ class PanelsFollow(QObject):
 
     def run_finished(self) -> None:
         """The run's frames stay on the timeline: the panels follow it when it moves."""
-        self.following = self.window.session.run_config is not None
+        config = self.window.session.run_config
+        self.following = config is not None and not config.get("compose")
 
     def panels_edited(self) -> None:
         """The user changed an Experts or Reward control (a run going steers instead)."""
@@ -106,6 +116,13 @@ class PanelsFollow(QObject):
         self.stop_following()
         if self.replay is None:
             return request
+        spec = request["spec"]
+        if spec.compose is not None:  # a composed run replays the expressions' changes
+            if self.replay.get("compose"):
+                spec = spec.replace(compose=self.replay["compose"], compose_steering=tuple(
+                    (e["step"], e["compose"]) for e in self.replay.get("compose_steering", ())))
+                self.window.compose_panel.show_in_force(self.replay["compose"])
+            return request | {"spec": spec}
         controls = Controls.from_config(self.replay)
         spec = request["spec"].replace(controls=controls,
                                        steering=tuple(events_from_config(self.replay)))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 SETTINGS_ENV = "POE_DESKTOP_SETTINGS"
 KEYS = ("geometry", "windowState", "sampler", "experts", "reward", "viewToggles", "recording",
-        "recentFiles", "viewOptions", "stats", "look")
+        "recentFiles", "viewOptions", "stats", "look", "compose")
 MAX_FILE_BYTES = 256 * 1024  # a real file is about 2 kB; anything far bigger is not ours
 MAX_BLOB_BYTES = 64 * 1024  # geometry or state, decoded
 SECTION = "[General]"

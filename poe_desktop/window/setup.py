@@ -5,9 +5,11 @@ and a tooltip on every control, the Experts and Reward panels that follow the ti
 
 from __future__ import annotations
 
+from .compose_wiring import install_compose
 from .fit import fit_to_screen, scroll_docks
 from .help import add_help_actions
 from .resume import PanelsFollow
+from .selection import ParticleSelection
 from .state import restore_window
 from .status import connect_status
 from .theme import add_theme_menu
@@ -44,6 +46,7 @@ def fill_tooltips(window) -> None:
 
 
 def setup_window(window) -> None:
+    install_compose(window)  # the Compose panel, its dock, View › Regions
     # the statistics read each run's settings (its steps, its ESS threshold) as it shows
     window.stats_panel.config_source = lambda: window.session.run_config
     window.stats_panel.plotSaved.connect(
@@ -53,6 +56,7 @@ def setup_window(window) -> None:
     scroll_docks(window)
     fit_to_screen(window)
     connect_status(window)
+    window.selection = ParticleSelection(window)  # a Population tile shown in the view
     add_help_actions(window)
     add_theme_menu(window)
     fill_tooltips(window)

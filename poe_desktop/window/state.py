@@ -36,7 +36,7 @@ def _number_in(value, low: float, high: float) -> bool:
 
 
 def _toggles(window) -> dict:
-    return {"trails": window.trails_action}
+    return {"trails": window.trails_action, "regions": window.regions_action}
 
 
 def _apply_toggles(window, values: dict) -> list[str]:
@@ -59,6 +59,8 @@ def registry(window) -> dict[str, Entry]:
                          lambda w, v: w.experts_panel.apply_state(v), from_config=True),
         "reward": Entry(lambda w: w.reward_panel.state(),
                         lambda w, v: w.reward_panel.apply_state(v), from_config=True),
+        "compose": Entry(lambda w: w.compose_panel.state(),
+                         lambda w, v: w.compose_panel.apply_state(v), from_config=True),
         "viewToggles": Entry(lambda w: {k: a.isChecked() for k, a in _toggles(w).items()},
                              _apply_toggles),
         "viewOptions": Entry(lambda w: w.view3d.state(), lambda w, v: w.view3d.apply_state(v)),
