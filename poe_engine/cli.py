@@ -32,6 +32,7 @@ from .options import (
     parse_with_config,
     replay_setup,
     resolve_device,
+    say_device,
     seed_list,
     settings_from,
 )
@@ -50,13 +51,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
     ply = None if args.ply is None else check_output_path("--ply", args.ply, (".ply",))
     saved_config = (None if args.save_config is None
                     else check_output_path("--save-config", args.save_config, (".json",)))
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "poe-engine sample")
     experts = build_experts(args.weights, device)
     config, composition, events = replay_setup(args, experts, device)
     # the precision and layers resolved once, as recorded: the run measures nothing more
     settings = replace(settings, precision=config["precision"], layers=config["layers"],
                        keep_particles=args.save_particles)
-    result = run(composition, settings, args.sampler, args.seed, device, events=events)
+    say_device(args.device, device)
+    # a progress bar on a terminal; nothing when stderr is piped or a file
+    result = run(composition, settings, args.sampler, args.seed, device, events=events,
+                 progress=sys.stderr.isatty())
     # What the run did (so a replay computes the same numbers): the .npz meta, a superset
     # of the configuration, which --config reads back.
     config = (composed_config(config, result.records) if config.get("compose")
@@ -121,10 +125,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.json:
         check_output_path("--json", args.json)
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "poe-engine evaluate")
     experts = build_experts(args.weights, device)
     precision = resolve_precision(args.precision, device)
     preset = preset_settings(args.preset) if args.preset else {}
+    say_device(args.device, device)
     report = evaluate(experts, args.seeds, args.colors.split(","),
                       settings=SamplerSettings(precision=precision, **preset), device=device,
                       progress=not args.quiet)
@@ -150,7 +155,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     recipe = TrainRecipe(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
     check_output_path("--out", args.out, folder=True)
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, "poe-engine train")
+    say_device(args.device, device)
     nets, final_loss, seconds = train_axis_experts(recipe, device, progress=not args.quiet)
     try:
         save_experts(args.out, nets, recipe.to_dict() | {"device": str(device),

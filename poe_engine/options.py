@@ -23,7 +23,7 @@ from .expression import canonical, parse
 from .flow import GRIDS
 from .precision import DTYPES, PRECISIONS, resolve_precision
 from .reward import MAX_STRENGTH, ColorReward, parse_color
-from .runs import check_checksums, checksums, composition_for
+from .runs import check_checksums, checksums, composition_for, device_line
 from .runs import resolve_device as _resolve_device
 from .samplers import (
     KERNELS,
@@ -155,8 +155,19 @@ def folder_path(text: str) -> Path:
     return Path(text)
 
 
-def resolve_device(name: str):
-    return _resolve_device(name, lambda msg: print(f"poe-engine: warning: {msg}", file=sys.stderr))
+def resolve_device(name: str, command: str = "poe-engine"):
+    """The device `--device name` asks for; 'cuda' without CUDA is a usage error."""
+    try:
+        return _resolve_device(name, lambda msg: None)
+    except InputError as err:
+        raise UsageError(f"{command}: error: {err}") from None
+
+
+def say_device(name: str, device) -> None:
+    """`--device auto` says on stderr, in one line, which device it took (once the
+    command's input checked out, so that an error stays the only line)."""
+    if name == "auto":
+        print(device_line(device), file=sys.stderr)
 
 
 def add_sampler_options(p: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@ what it streamed. Shared by the command line, the evaluation table and tests."""
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from . import steering
 from .compose import replayed_mixture
@@ -24,13 +26,16 @@ from .trajectory import Trajectory
 from .weights import load_axis_experts
 
 CUDA_FALLBACK = "CUDA is not available; running on the CPU"
+CUDA_MISSING = ("--device cuda: CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False); use --device cpu or auto")
 OUT_OF_MEMORY = "the GPU ran out of memory: try fewer particles or points"
 
 
 def resolve_device(name: str = "auto", on_fallback: Callable[[str], None] | None = None
                    ) -> torch.device:
-    """'auto' | 'cpu' | 'cuda' -> a device that exists. 'cuda' without CUDA falls back to the
-    CPU and says so through `on_fallback` (a RuntimeWarning by default)."""
+    """'auto' | 'cpu' | 'cuda' -> a device that exists. 'cuda' without CUDA: a command line
+    (which passes `on_fallback`) gets an InputError naming the problem; the app (without
+    it) falls back to the CPU with a RuntimeWarning."""
     if name not in ("auto", "cpu", "cuda"):
         raise InputError(f"device must be auto, cpu or cuda, got {name!r}")
     if name == "cpu":
@@ -38,11 +43,17 @@ def resolve_device(name: str = "auto", on_fallback: Callable[[str], None] | None
     if torch.cuda.is_available():
         return torch.device("cuda")
     if name == "cuda":
-        if on_fallback is None:
-            warnings.warn(CUDA_FALLBACK, RuntimeWarning, stacklevel=2)
-        else:
-            on_fallback(CUDA_FALLBACK)
+        if on_fallback is not None:
+            raise InputError(CUDA_MISSING)
+        warnings.warn(CUDA_FALLBACK, RuntimeWarning, stacklevel=2)
     return torch.device("cpu")
+
+
+def device_line(device: torch.device) -> str:
+    """The one line `--device auto` prints: 'device: cpu (no CUDA)' or 'device: cuda (name)'."""
+    if device.type == "cuda":
+        return f"device: cuda ({torch.cuda.get_device_name(device)})"
+    return "device: cpu (no CUDA)"
 
 
 def build_experts(
@@ -126,8 +137,10 @@ def run(
     device: torch.device | str = "cpu",
     meta: dict | None = None,
     events: Iterable[steering.SteeringEvent] = (),
+    progress: bool = False,
 ) -> RunResult:
-    """Run to the end; `events` (steering) are applied to `composition` at their steps.
+    """Run to the end; `events` (steering) are applied to `composition` at their steps;
+    `progress`: a progress bar (tqdm) on stderr.
     With `settings.keep_particles`, the last record alone keeps its particles (each
     step's are let go as the next one comes: a run's every particle may not fit)."""
     if sampler not in SAMPLERS:
@@ -140,7 +153,9 @@ def run(
         stream = steering.replayed(composition, events, SAMPLERS[sampler](
             composition, settings, seed=seed, device=device))
     records: list[StepRecord] = []
-    for record in stream:
+    bar = tqdm(stream, total=settings.steps, desc="sampling", unit="step", file=sys.stderr,
+               disable=not progress)
+    for record in bar:
         if records:
             records[-1].particles = None
         records.append(record)

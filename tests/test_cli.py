@@ -1,4 +1,4 @@
-"""The engine's command line: outputs, one-line errors with exit code 2, device fallback."""
+"""The engine's command line: outputs, one-line errors with exit code 2, the device."""
 
 import json
 import subprocess
@@ -64,15 +64,14 @@ def test_unknown_command_is_a_usage_error(capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_cuda_without_cuda_warns_and_runs_on_the_cpu(tmp_path, capsys, monkeypatch):
+def test_cuda_without_cuda_is_a_usage_error(tmp_path, capsys, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert main(["sample", *QUICK, "--device", "cuda", "--out", str(tmp_path / "r.npz")]) == 0
-    captured = capsys.readouterr()
-    assert "CUDA is not available; running on the CPU" in captured.err
-    assert "on cpu" in captured.out
-    assert captured.err.count("warning") == 1
+    assert main(["sample", *QUICK, "--device", "cuda", "--out", str(tmp_path / "r.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "CUDA is not available on this machine" in err
+    assert not (tmp_path / "r.npz").exists()
 
 
 def test_unwritable_output_is_reported(tmp_path, capsys):
@@ -201,7 +200,7 @@ def test_running_out_of_gpu_memory_is_one_line_and_exit_1(tmp_path, capsys, monk
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 80 GiB")
 
     monkeypatch.setattr(cli, "run", out_of_memory)
-    assert main(["sample", *QUICK, "--out", str(tmp_path / "r.npz")]) == 1
+    assert main(["sample", *QUICK, "--device", "cpu", "--out", str(tmp_path / "r.npz")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "poe-engine: error: the GPU ran out of memory: try fewer particles or points"
 

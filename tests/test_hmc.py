@@ -180,8 +180,8 @@ def test_a_bad_leapfrog_is_refused_in_settings_and_configurations(value):
 
 @pytest.mark.gui
 def test_the_app_has_the_hmc_kernel_and_a_leapfrog_spin_box(qtbot):
-    """The spin box stays enabled whatever the kernel (an idle panel has every input
-    enabled, tests/test_widgets.py); its tooltip says only hmc reads it."""
+    """The spin box is enabled with the hmc kernel only (tests/test_settings_apply.py);
+    its tooltip says only hmc reads it."""
     from poe_desktop.panels.sampler import SamplerPanel
 
     panel = SamplerPanel()

@@ -190,7 +190,7 @@ def test_every_control_is_named_and_explained(qtbot, panel):
     controls = [w for cls in (QComboBox, QCheckBox, QDoubleSpinBox, QLineEdit, QPushButton)
                 for w in panel.findChildren(cls)
                 if not (isinstance(w, QLineEdit) and isinstance(w.parent(), inner))]
-    assert len(controls) == 9
+    assert len(controls) == 10  # Restore defaults included
     for widget in controls:
         assert widget.objectName() and widget.toolTip(), widget
     assert panel.findChild(QCheckBox, "recordKeepArmedCheck") is panel.keep_armed

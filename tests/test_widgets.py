@@ -124,16 +124,19 @@ def test_sampler_panel_refuses_bad_values_and_keeps_its_own(qtbot):
 
 
 def test_sampler_panel_while_running_only_the_pace_can_change(qtbot):
+    """Idle, every input that applies to the chosen settings is enabled (tests/
+    test_settings_apply.py: the others); running, the pace alone; after, as before."""
     panel = made(qtbot, SamplerPanel)
     inputs = panel.findChildren(QAbstractSpinBox) + panel.findChildren(QComboBox)
-    assert all(w.isEnabled() for w in inputs)
+    idle = [w.objectName() for w in inputs if w.isEnabled()]
+    assert "paceCombo" in idle and "samplerCombo" in idle and "scheduleTargetSpin" in idle
     panel.set_running(True)
     assert [w.objectName() for w in inputs if w.isEnabled()] == ["paceCombo"]
     with qtbot.waitSignal(panel.paceChanged, timeout=1000) as paced:
         panel.pace.setCurrentText("10 steps/s")
     assert paced.args == [10.0] and panel.pace_value() == 10.0
     panel.set_running(False)
-    assert all(w.isEnabled() for w in inputs)
+    assert [w.objectName() for w in inputs if w.isEnabled()] == idle
 
 
 # --------------------------------------------------------------------------- stats

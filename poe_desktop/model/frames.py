@@ -28,6 +28,10 @@ from .pacing import RateMeter, ThreadTrial
 
 TRAIL_LENGTH = 8
 _UNSET = object()
+# Torch work of the sampler's thread (a step, a change of its thread count) and of a lazy
+# value read on another thread never overlap: two threads in the same experts' layers, or
+# a thread count changed under a running op, have hung a run here.
+TORCH_LOCK = threading.RLock()
 
 
 class Lazy:
@@ -49,7 +53,7 @@ class Lazy:
 
     def get(self):
         if self._value is _UNSET:
-            with self._lock:
+            with TORCH_LOCK, self._lock:
                 if self._value is _UNSET:
                     self._value, self._compute = self._compute(), None
         return self._value
@@ -287,7 +291,8 @@ class FrameSource:
             threads = self.thread_trial()
             while True:
                 started = self.clock()
-                record = next(stream, None)
+                with TORCH_LOCK:
+                    record = next(stream, None)
                 if record is None:
                     return
                 trail = self.trail.add(record)
@@ -298,7 +303,8 @@ class FrameSource:
                     denoised.get()
                 denoised_trail = self.denoised_trail.add(record, denoised)
                 if threads is not None and record.index > 0:  # step 1 also warms up
-                    threads.record(self.clock() - started)
+                    with TORCH_LOCK:  # it may change torch's thread count
+                        threads.record(self.clock() - started)
                 self.rate.add(self.clock())
                 yield frame_from(record, self.rate.rate(), trail,
                                  self.rate.seconds_left(record.steps - record.index - 1),

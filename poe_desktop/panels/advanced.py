@@ -12,50 +12,98 @@ from poe_engine.samplers import KERNELS, MOVES, RESAMPLING, SCHEDULES, WEIGHTING
 
 from .common import ExactSpinBox, combo, spin
 
-# field -> (label, choices or None for a number, tooltip)
+# field -> (label, choices or None for a number, tooltip: what a user sees change, then the maths)
 FIELDS = {
     "schedule": ("reward schedule", SCHEDULES,
-                 "How the reward's scale grows to full strength by t = 0: constant (full from "
-                 "the start), linear in t, or adaptive (as fast as the weights' conditional "
-                 "ESS allows)"),
+                 "How soon the cloud turns to the reward's colour: constant pulls from the "
+                 "first step, linear more and more, adaptive as fast as the particles' "
+                 "weights stay balanced. (The reward's scale λ(t), full by t = 0; adaptive "
+                 "keeps the weights' conditional ESS up.)"),
     "schedule_target": ("schedule target", None,
-                        "adaptive schedule: each step keeps the conditional ESS of the weight "
-                        "increment at least this fraction of the particles"),
+                        "Higher: the reward's pull grows more slowly and the weights stay "
+                        "even. (Each step keeps the conditional ESS of the weight increment "
+                        "at least this fraction of the particles.)"),
     "moves": ("moves", MOVES,
-              "tilted: weights taken before the Langevin moves, which then see the reward "
-              "(a Metropolis test per particle); blind: moves ignore the reward"),
+              "tilted: the Langevin moves also pull towards the reward's colour; blind: "
+              "they ignore it. (Tilted: weights taken before the moves, a Metropolis "
+              "test per particle.)"),
     "kernel": ("Langevin kernel", KERNELS,
-               "ula: unadjusted Langevin; mala: each move accepted or rejected (Metropolis-"
-               "adjusted), which keeps the level's target exactly; hmc: Hamiltonian Monte "
-               "Carlo on the positions (a Metropolis test per point), Langevin on the colours"),
+               "How each refinement move is made: ula is the cheapest; mala rejects moves "
+               "that overshoot, so fewer points stray; hmc moves points further per call. "
+               "(ula: unadjusted Langevin; mala: Metropolis-adjusted, exact at each level; "
+               "hmc: Hamiltonian Monte Carlo on the positions, Langevin on the colours.)"),
     "leapfrog": ("leapfrog steps", None,
-                 "hmc: leapfrog steps per move (each costs one evaluation of the experts); "
-                 "used by the hmc kernel only"),
+                 "More: each HMC move travels further and costs more expert calls. "
+                 "(hmc: leapfrog steps per move, one evaluation of the experts each.)"),
     "weighting": ("weighting", WEIGHTING,
-                  "incremental: exact SMC; potential: the reference demo's; paper: the "
-                  "paper's Algorithm 1 (weights = reward, resample every step)"),
+                  "Which particles the view shows and keeps: incremental is exact; potential "
+                  "(the reference demo's) and paper (keep the most rewarded at every step) "
+                  "push harder for the reward. (incremental: exact SMC; paper: the paper's "
+                  "Algorithm 1, weights = reward, resample every step.)"),
     "resampling": ("resampling", RESAMPLING,
-                   "How particles are redrawn by weight: systematic (lower variance) or "
-                   "multinomial"),
+                   "How the heavy particles are copied over the light ones: systematic "
+                   "keeps more variety than multinomial. (The resampling scheme.)"),
     "ess_threshold": ("resample below ESS", None,
-                      "Resample when the effective sample size falls under this fraction "
-                      "of the particles"),
+                      "Higher: particles are copied and dropped more often (the marks on "
+                      "the ESS plot). (Resample when the effective sample size falls under "
+                      "this fraction of the particles.)"),
     "resample_every": ("resample every", None,
-                       "Also resample every this many steps (0: only on the ESS test)"),
+                       "Also copy and drop particles every this many steps, whatever their "
+                       "weights (0: only on the ESS test)"),
     "ode_scale": ("Euler step scale", None,
-                  "Multiplier of each Euler step of the experts' flow (1: the plain step)"),
+                  "Below 1 the cloud lags behind the flow and ends noisier; above 1 it "
+                  "overshoots. (Multiplier of each Euler step of the experts' flow.)"),
     "colour_moves": ("colour moves", None,
-                     "Langevin moves of the colours alone at every level, tilted by the "
-                     "reward: they need no axis expert, so they cost no expert call"),
+                     "More: the colours settle on the reward more surely, at no cost in "
+                     "expert calls. (Langevin moves of the colours alone at every level, "
+                     "tilted by the reward.)"),
     "langevin_from": ("Langevin from t ≤", None,
-                      "The Langevin steps run at the levels whose t is at most this "
-                      "(1: every level)"),
+                      "Lower: the refinement moves start later, so a faster run. (The "
+                      "Langevin steps run at the levels whose t is at most this; 1: every "
+                      "level.)"),
     "time_grid": ("time grid", GRIDS,
-             "The levels from noise to data: uniform, cosine (more at both ends) or "
-             "quadratic (more near the data)"),
+                  "Where the steps are spent: uniform, cosine (more at the start and the "
+                  "end) or quadratic (more near the clean cloud). (The levels from noise "
+                  "to data.)"),
     "integrator": ("ODE step", INTEGRATORS,
-                   "euler: one expert call a level; heun: second order, two calls a level"),
+                   "heun: a cloud closer to the flow's for twice the expert calls. (euler: "
+                   "one expert call a level; heun: second order, two calls a level.)"),
 }
+
+AIS_ONLY = ("langevin_steps", "kappa", "schedule", "schedule_target", "moves", "kernel",
+            "leapfrog", "weighting", "resampling", "ess_threshold", "resample_every",
+            "colour_moves", "langevin_from")
+
+
+def inapplicable(values: dict) -> dict[str, str]:
+    """The settings that have no effect under `values` (keyed as `SamplerPanel.values()`),
+    each with why: what `samplers.euler` and `samplers.ais` leave unread."""
+    if values.get("sampler") == "euler":
+        return dict.fromkeys(AIS_ONLY, "Only with the AIS sampler")
+    out: dict[str, str] = {}
+    langevin = values.get("langevin_steps", 1) > 0
+    if not langevin:
+        for key in ("kernel", "leapfrog", "langevin_from"):
+            out[key] = "Only with Langevin steps above 0"
+        if values.get("colour_moves", 0) == 0:
+            out["kappa"] = "Only with Langevin steps or colour moves"
+    elif values.get("kernel") != "hmc":
+        out["leapfrog"] = "Only with the hmc kernel"
+    if values.get("schedule") != "adaptive":
+        out["schedule_target"] = "Only with the adaptive schedule"
+    if values.get("weighting") != "incremental":
+        out["moves"] = "Only with incremental weighting (potential and paper always move blind)"
+    if values.get("weighting") == "paper":
+        for key in ("ess_threshold", "resample_every"):
+            out[key] = "Not with paper weighting, which resamples at every step"
+    return out
+
+
+def show_applicable(widget: QWidget, tip: str, why: str | None, running: bool) -> None:
+    """Enable `widget` where its setting applies (never during a run), its tooltip saying
+    why not where it does not."""
+    widget.setEnabled(why is None and not running)
+    widget.setToolTip(tip if why is None else f"{why}. {tip}")
 
 
 class AdvancedSettings(QGroupBox):
@@ -68,6 +116,7 @@ class AdvancedSettings(QGroupBox):
         defaults, limits = SamplerSettings(), SamplerSettings.LIMITS
         form = QFormLayout(self)
         self.widgets: dict[str, QWidget] = {}
+        self.tips = {key: tip for key, (_, _, tip) in FIELDS.items()}
         for key, (label, choices, tip) in FIELDS.items():
             name = "".join(w.capitalize() for w in key.split("_"))
             if choices is not None:

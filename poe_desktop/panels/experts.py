@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
 
 from poe_engine.experts import EXPERT_NAMES
 from poe_engine.product import MAX_WEIGHT
@@ -56,7 +63,15 @@ class ExpertsPanel(QWidget):
         self.reward.toggled.connect(self.rewardToggled)
         grid.addWidget(QLabel("<b>Discriminative expert</b>"), len(EXPERT_NAMES) + 1, 0, 1, 3)
         grid.addWidget(self.reward, len(EXPERT_NAMES) + 2, 0, 1, 3)
-        grid.setRowStretch(len(EXPERT_NAMES) + 3, 1)
+        self.restore_defaults_button = QPushButton("Restore defaults")
+        self.restore_defaults_button.setObjectName("expertsRestoreDefaults")
+        self.restore_defaults_button.setToolTip(
+            "Every expert and the reward back on, every weight back to 1; during a run, from "
+            "the next step on")
+        self.restore_defaults_button.clicked.connect(self.restore_defaults)
+        self._defaults = self.state()
+        grid.addWidget(self.restore_defaults_button, len(EXPERT_NAMES) + 3, 0, 1, 3)
+        grid.setRowStretch(len(EXPERT_NAMES) + 4, 1)
 
     def state(self) -> dict:
         return {"enabled": {n: box.isChecked() for n, box in self.toggles.items()},
@@ -90,6 +105,10 @@ class ExpertsPanel(QWidget):
             else:
                 rejected.append("reward")
         return rejected
+
+    def restore_defaults(self) -> None:
+        """Every switch and weight back to the panel's defaults (the engine's)."""
+        self.apply_state(self._defaults)
 
     def enabled_experts(self) -> list[str]:
         return [n for n, box in self.toggles.items() if box.isChecked()]

@@ -124,6 +124,14 @@ class RecordingPanel(QWidget):
         form.addRow(self.path)  # the whole width: a path is long
         form.addRow("keep armed", self.keep_armed)
         form.addRow("export", self.save_particles)
+        self.restore_defaults_button = QPushButton("Restore defaults")
+        self.restore_defaults_button.setObjectName("recordingRestoreDefaults")
+        self.restore_defaults_button.setToolTip(
+            "Every recording setting back to its default (MP4, 800x800, overlays, the default "
+            "file); the next recording uses them")
+        self.restore_defaults_button.clicked.connect(self.restore_defaults)
+        self._defaults = self.state()
+        form.addRow(self.restore_defaults_button)
 
     def _show_full_path(self, text: str) -> None:
         self.path.setToolTip(f"Where Record writes: {text}" if text.strip()
@@ -206,6 +214,10 @@ class RecordingPanel(QWidget):
                 "hold_seconds": self.hold.value(), "path": self.path.text(),
                 "keep_armed": self.keep_armed.isChecked(),
                 "save_particles": self.save_particles.isChecked()}
+
+    def restore_defaults(self) -> None:
+        """Every control back to the panel's defaults (as at start-up, before saved settings)."""
+        self.apply_state(self._defaults)
 
     def apply_state(self, values: dict) -> list[str]:
         """Set the controls from saved `values` (keyed as `state()`); a missing key keeps

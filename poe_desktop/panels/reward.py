@@ -88,9 +88,17 @@ class RewardPanel(QWidget):
         self.strength.valueChanged.connect(self.strengthChanged)
         form.addRow("strength", self.strength)
         layout.addLayout(form)
-        layout.addStretch(1)
         self.color: str = "red"
         self.buttons["red"].setChecked(True)
+        self.restore_defaults_button = QPushButton("Restore defaults")
+        self.restore_defaults_button.setObjectName("rewardRestoreDefaults")
+        self.restore_defaults_button.setToolTip(
+            "The reward back to red at its default strength; during a run, from the next step "
+            "on")
+        self.restore_defaults_button.clicked.connect(self.restore_defaults)
+        self._defaults = self.state()
+        layout.addWidget(self.restore_defaults_button)
+        layout.addStretch(1)
 
     def set_color(self, color: str) -> None:
         """Select `color` (red, green, blue, white, a CSS colour name or '#rrggbb') and
@@ -137,6 +145,10 @@ class RewardPanel(QWidget):
             else:
                 self.strength.set_exact(float(x))
         return rejected
+
+    def restore_defaults(self) -> None:
+        """The colour and the strength back to the panel's defaults."""
+        self.apply_state(self._defaults)
 
     def choose_custom(self) -> None:
         start = QColor(self.color if self.color.startswith("#") else "#ff8000")

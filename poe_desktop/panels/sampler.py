@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import torch
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QPushButton, QWidget
 
 from poe_engine.precision import PRECISIONS
 from poe_engine.samplers import SAMPLERS, SamplerSettings
 
-from .advanced import FIELDS, AdvancedSettings
+from .advanced import FIELDS, AdvancedSettings, inapplicable, show_applicable
 from .common import ExactSpinBox, combo, spin
 
 # The particle system's settings, in the panel's "Particle system" group.
 ADVANCED = tuple(FIELDS)
+SAMPLERS_DEFAULT = next(iter(SAMPLERS))  # ais
 
 
 # Paces a person can pick (steps per second); None is as fast as the sampler goes.
@@ -60,30 +61,53 @@ class SamplerPanel(QWidget):
         self.kappa.setSingleStep(0.01)
         self.kappa.setValue(d.kappa)
         self.precision = combo("precisionCombo", list(PRECISIONS))
-        self.precision.setToolTip(
-            "Precision of the experts' matrix products. auto: bf16 where a short probe at "
-            "start-up measures it faster than fp32 on the device, fp32 otherwise")
         self.pace = pace_combo("paceCombo", "as fast as possible",
-                               "At most this many denoising steps a second; applies at once")
+                               "Slower: the steps arrive at a pace you can follow; applies at "
+                               "once, mid-run too. (At most this many denoising steps a "
+                               "second.)")
         self.pace.currentTextChanged.connect(lambda text: self.paceChanged.emit(PACES[text]))
-        for widget, tip in [
-                (self.sampler, "AIS: annealed importance sampling (Euler steps, Langevin "
-                 "refinement, weights and resampling); EULER: plain Euler steps of the "
-                 "experts' flow"),
-                (self.device, "Where the sampler runs: auto takes CUDA when there is one"),
-                (self.seed, "Random seed: the same seed and settings give the same run"),
-                (self.particles, "How many clouds are sampled side by side and weighted; the "
-                 "view shows the heaviest"),
-                (self.points, "Points in each cloud"),
-                (self.steps, "Denoising steps from noise (t = 1) to a clean cloud (t = 0)"),
-                (self.langevin, "Langevin (MCMC) refinement moves at every noise level, after "
-                 "its Euler step"),
-                (self.kappa, "Langevin step size κ: each move's step is κ times the "
-                 "experts' combined noise scale, so it shrinks with the noise (0 to 0.5)")]:
-            widget.setToolTip(tip)
-        self._run_settings = [self.sampler, self.device, self.seed, self.particles, self.points,
-                              self.steps, self.langevin, self.kappa, self.precision,
-                              self.advanced_box]
+        self.restore_defaults_button = QPushButton("Restore defaults")
+        self.restore_defaults_button.setObjectName("samplerRestoreDefaults")
+        self.restore_defaults_button.setToolTip(
+            "Put every setting of this panel back to the app's defaults (the pace stays); "
+            "they apply when the next run starts")
+        self.restore_defaults_button.clicked.connect(self.restore_defaults)
+        self.tips = {
+            "sampler": "AIS: many clouds weighted, refined and resampled towards the reward; "
+                       "EULER: each cloud follows the flow alone, faster, and most settings "
+                       "below then have no effect. (AIS: annealed importance sampling; EULER: "
+                       "plain Euler steps of the experts' flow.)",
+            "device": "Where the sampler runs: auto takes CUDA when there is one",
+            "precision": "bf16 can run faster at a slightly different cloud. (Precision of "
+                         "the experts' matrix products; auto: bf16 where a short probe at "
+                         "start-up measures it faster than fp32 on the device.)",
+            "seed": "Another seed: another cloud; the same seed and settings give the same run",
+            "particles": "More: more clouds to choose from (the view shows the heaviest), a "
+                         "slower run. (Particles sampled side by side and weighted.)",
+            "points": "Points in each cloud: more, a denser cloud and a slower run",
+            "steps": "More steps: a slower run that follows the flow more closely. "
+                     "(Denoising levels from noise, t = 1, to a clean cloud, t = 0.)",
+            "langevin_steps": "More: fewer stray points, a slower run. (Langevin (MCMC) "
+                              "refinement moves at every noise level, after its Euler step.)",
+            "kappa": "Larger: each refinement move goes further, faster to settle but noisier. "
+                     "(Langevin step size κ: times the experts' combined noise scale, so it "
+                     "shrinks with the noise; 0 to 0.5.)"}
+        self.rule_widgets = {"sampler": self.sampler, "device": self.device,
+                             "precision": self.precision, "seed": self.seed,
+                             "particles": self.particles, "points": self.points,
+                             "steps": self.steps, "langevin_steps": self.langevin,
+                             "kappa": self.kappa}
+        for key, widget in self.rule_widgets.items():
+            widget.setToolTip(self.tips[key])
+            signal = (widget.currentTextChanged if isinstance(widget, QComboBox)
+                      else widget.valueChanged)
+            signal.connect(self._show_what_applies)
+        for widget in self.advanced_box.widgets.values():
+            signal = (widget.currentTextChanged if isinstance(widget, QComboBox)
+                      else widget.valueChanged)
+            signal.connect(self._show_what_applies)
+        self._running = False
+        self._run_settings = [self.advanced_box, self.restore_defaults_button]
         for label, widget in [("sampler", self.sampler), ("device", self.device),
                               ("precision", self.precision),
                               ("seed", self.seed), ("particles", self.particles),
@@ -92,14 +116,33 @@ class SamplerPanel(QWidget):
                               ("pace", self.pace)]:
             form.addRow(label, widget)
         form.addRow(self.advanced_box)
+        form.addRow(self.restore_defaults_button)
+        self._show_what_applies()
 
     def pace_value(self) -> float | None:
         return PACES[self.pace.currentText()]
 
     def set_running(self, running: bool) -> None:
         """During a run only the pace can change; the rest applies to the next run."""
+        self._running = running
         for widget in self._run_settings:
             widget.setEnabled(not running)
+        self._show_what_applies()
+
+    def _show_what_applies(self, *_args) -> None:
+        """A setting the current choices leave unread is disabled, its tooltip saying why."""
+        why = inapplicable({"sampler": self.sampler_name(),
+                            "langevin_steps": self.langevin.value(), **self.advanced})
+        box = self.advanced_box
+        for key, widget in [*self.rule_widgets.items(), *box.widgets.items()]:
+            tip = self.tips.get(key) or box.tips[key]
+            show_applicable(widget, tip, why.get(key), self._running)
+
+    def restore_defaults(self) -> None:
+        """Every run setting back to the app's defaults (`SamplerSettings()`, AIS, seed 0,
+        auto device); the pace stays."""
+        self.apply({"sampler": SAMPLERS_DEFAULT, "device": "auto", "seed": 0,
+                    **SamplerSettings().to_dict()})
 
     @property
     def advanced(self) -> dict:

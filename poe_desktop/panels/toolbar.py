@@ -37,7 +37,10 @@ class RunToolbar(QToolBar):
         self.point_size.setObjectName("pointSizeSpin")
         self.point_size.setRange(1.0, 30.0)
         self.point_size.setValue(point_size)
-        self.point_size.setToolTip("Size of the cloud's points in the 3-D view, in pixels")
+        self.point_size.setToolTip("Bigger or smaller points, in the view, images and "
+                                   "recordings alike: n is n x 0.005 cube units (the sphere is "
+                                   "1 across), about n pixels at the default camera in a "
+                                   "640-pixel view")
         self.addWidget(self.point_size)
 
     def _action(self, text: str, name: str, tip: str, shortcut=None,

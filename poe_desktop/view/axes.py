@@ -12,8 +12,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap, QVector3D, QVector4D
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QIcon,
+    QPainter,
+    QPen,
+    QPixmap,
+    QVector3D,
+    QVector4D,
+)
 
 from .gl_points import fit_contrast
 
@@ -92,15 +102,19 @@ class AxesOverlay:
                            (1 - clip.y() / clip.w()) * 0.5 * height)
         return to_pixels
 
-    def _paint_cube_labels(self, painter: QPainter, width: float, height: float,
-                           scale: float) -> None:
-        """Each axis's name at the middle of the edge that lies on the cube's outline
-        (x and y: the lowest on screen; z: the leftmost), with 0 and 1 at its ends."""
+    def cube_labels(self, width: float, height: float, scale: float = 1.0
+                    ) -> list[tuple[str, str, QFont, QRectF]]:
+        """The cube's labels as (colour key, text, font, rectangle in pixels): each axis's
+        name at the middle of the edge that lies on the cube's outline (x and y: the lowest
+        on screen; z: the leftmost), with 0 and 1 near its ends. A label that would cover
+        one placed before it moves away from the cube until it is clear: the three 0s,
+        whose edges often meet at one corner, never pile up."""
         to_pixels = self._project(width, height)
         centre = to_pixels(CUBE_CENTER)
         if centre is None:
-            return
+            return []
         name_font, tick_font = _font(14 * scale, bold=True), _font(11 * scale)
+        wanted = []
         for axis, name in enumerate("xyz"):
             candidates = []
             for start, end in _unit_edges(axis):
@@ -111,16 +125,30 @@ class AxesOverlay:
             if not candidates:
                 continue
             start, end, middle = min(candidates, key=lambda c: c[0])[1]
-            painter.setFont(name_font)
-            painter.setPen(self.colors[name])
-            _draw_centred(painter, _pushed_out(middle, centre, 16 * scale), name)
-            painter.setFont(tick_font)
-            painter.setPen(self.colors["tick"])
-            # a tick sits a little inside its edge: two edges meeting at a corner keep
-            # their ticks apart
+            wanted.append((name, name, name_font, middle, 16 * scale))
+            # a tick sits a little inside its edge, toward the edge's other end
             for point, toward, tick in ((start, end, "0"), (end, start, "1")):
-                inside = _pushed_out(point, toward, -10 * scale)
-                _draw_centred(painter, _pushed_out(inside, centre, 12 * scale), tick)
+                wanted.append(("tick", tick, tick_font, _pushed_out(point, toward, -10 * scale),
+                               12 * scale))
+        placed: list[tuple[str, str, QFont, QRectF]] = []
+        for key, text, font, anchor, away in wanted:
+            rect = _text_rect(font, text, _pushed_out(anchor, centre, away))
+            for _ in range(24):
+                if not any(rect.intersects(other[3]) for other in placed):
+                    break
+                shifted = _pushed_out(rect.center(), centre, 4 * scale)
+                if shifted == rect.center():  # at the centre itself: move down
+                    shifted = rect.center() + QPointF(0, 4 * scale)
+                rect.moveCenter(shifted)
+            placed.append((key, text, font, rect))
+        return placed
+
+    def _paint_cube_labels(self, painter: QPainter, width: float, height: float,
+                           scale: float) -> None:
+        for key, text, font, rect in self.cube_labels(width, height, scale):
+            painter.setFont(font)
+            painter.setPen(self.colors[key])
+            _draw_centred(painter, rect.center(), text)
 
     def _paint_gizmo(self, painter: QPainter, height: float, scale: float) -> None:
         """Three arrows from one origin, turned as the camera turns; the nearest last."""
@@ -166,6 +194,13 @@ def _pushed_out(point: QPointF, centre: QPointF, distance: float) -> QPointF:
     if norm < 1e-6:
         return point
     return QPointF(point.x() + dx / norm * distance, point.y() + dy / norm * distance)
+
+
+def _text_rect(font: QFont, text: str, at: QPointF) -> QRectF:
+    """The tight rectangle of `text` drawn centred at `at` (as `_draw_centred` draws it)."""
+    rect = QFontMetricsF(font).tightBoundingRect(text)
+    rect.moveCenter(at)
+    return rect
 
 
 def _draw_centred(painter: QPainter, at: QPointF, text: str) -> None:

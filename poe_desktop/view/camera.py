@@ -4,7 +4,12 @@ for the settings file.
 
 pyqtgraph's orbit camera sits at centre + distance (cos e cos a, cos e sin a, sin e) for
 elevation e and azimuth a (degrees) and looks at the centre. A preset sets the direction
-only: the centre and the distance stay as the user left them (F frames the cloud).
+only: the centre and what the view holds stay as the user left them (F frames the cloud).
+
+The axis presets (x, y, z) look orthographically, near enough: pyqtgraph's camera has only a
+perspective, so they narrow the field of view to ORTHO_FOV degrees and move the camera away
+to keep the same part of the scene in view (the cube's near and far edges then coincide).
+The isometric preset, and the first drag to orbit, go back to the usual 60 degrees.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ CENTRE_LIMIT = 10.0  # |each coordinate| of the centre (as window_state's saved 
 ZOOM_STEP = 1.25  # a zoom key changes the distance by this factor
 FIT_MARGIN = 1.1  # room around the cloud's bounding sphere
 MIN_FIT_RADIUS = 0.05  # a cloud collapsed to a point is framed as a small ball
+PERSPECTIVE_FOV = 60.0  # pyqtgraph's default (and the Look's)
+ORTHO_FOV = 4.0  # the axis presets': 2 % between the cube's near and far faces
 
 
 def view_direction(view) -> NDArray[np.float64]:
@@ -42,7 +49,27 @@ def view_direction(view) -> NDArray[np.float64]:
 def apply_preset(view, name: str) -> None:
     """Point the camera as preset `name` (a key of PRESETS) says."""
     elevation, azimuth = PRESETS[name]
+    set_fov(view, ORTHO_FOV if name in AXES else PERSPECTIVE_FOV)
     view.setCameraPosition(elevation=elevation, azimuth=azimuth)
+
+
+def _visible_scale(fov: float) -> float:
+    return math.tan(math.radians(fov) / 2)
+
+
+def set_fov(view, fov: float) -> None:
+    """Change the field of view, moving the camera so that as much of the scene around
+    the centre stays in view (an orthographic look: a narrow one, from far away)."""
+    old = float(view.opts["fov"])
+    if abs(old - fov) < 1e-9:
+        return
+    distance = view.opts["distance"] * _visible_scale(old) / _visible_scale(fov)
+    view.opts["fov"] = fov
+    view.setCameraPosition(distance=float(np.clip(distance, *DISTANCE_RANGE)))
+
+
+def orthographic(view) -> bool:
+    return float(view.opts["fov"]) < PERSPECTIVE_FOV / 2
 
 
 def ring_view(experts_off: Iterable[str]) -> str | None:
@@ -77,11 +104,15 @@ def fit_points(view, points: NDArray) -> bool:
 
 
 def camera_state(view) -> dict:
-    """The camera as JSON-able values: distance, elevation, azimuth, centre [x, y, z]."""
+    """The camera as JSON-able values: distance, elevation, azimuth, centre [x, y, z]; the
+    distance is the one at PERSPECTIVE_FOV that shows as much (an axis preset's narrow
+    view comes back as the usual perspective)."""
     c = view.opts["center"]
-    return {"distance": float(view.opts["distance"]), "elevation": float(view.opts["elevation"]),
-            "azimuth": float(view.opts["azimuth"]), "center": [float(c.x()), float(c.y()),
-                                                              float(c.z())]}
+    distance = view.opts["distance"] * _visible_scale(view.opts["fov"]) / _visible_scale(
+        PERSPECTIVE_FOV)
+    return {"distance": float(np.clip(distance, *DISTANCE_RANGE)),
+            "elevation": float(view.opts["elevation"]), "azimuth": float(view.opts["azimuth"]),
+            "center": [float(c.x()), float(c.y()), float(c.z())]}
 
 
 def _number(value: object, low: float, high: float) -> float | None:
@@ -119,5 +150,7 @@ def apply_camera_state(view, values: object) -> list[str]:
         else:
             accepted["pos"] = Vector(*coords)
     if accepted:
+        if "distance" in accepted:
+            view.opts["fov"] = PERSPECTIVE_FOV  # the distance is the perspective's
         view.setCameraPosition(**accepted)
     return rejected

@@ -14,9 +14,11 @@ from pyqtgraph import Vector
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtOpenGL import QOpenGLPaintDevice
+from PySide6.QtWidgets import QWidget
 
 from ..qt_utils import qimage_to_array
 from .axes import AxesOverlay
+from .camera import PERSPECTIVE_FOV, orthographic, set_fov
 from .gl_points import ShadedPointsItem
 from .view_image import render_view, valid_scale, write_image
 
@@ -104,6 +106,7 @@ class CloudView(gl.GLViewWidget):
 
     optionsChanged = Signal()
     painted = Signal(float)  # seconds from the start of a paint to its frame on screen
+    emptyChanged = Signal(bool)  # the view lost its cloud (True: Reset) or got one
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -150,14 +153,23 @@ class CloudView(gl.GLViewWidget):
         return self.cube, self.sphere
 
     def reset_camera(self) -> None:
+        self.opts["fov"] = PERSPECTIVE_FOV
         self.setCameraPosition(pos=Vector(*CENTER), **CAMERA)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """A drag to orbit leaves an axis preset's orthographic look for the perspective."""
+        if event.buttons() & Qt.MouseButton.LeftButton and orthographic(self):
+            set_fov(self, PERSPECTIVE_FOV)
+        super().mouseMoveEvent(event)
 
     def show_cloud(self, cloud: NDArray, colors: NDArray | None = None) -> None:
         """`colors` (N, 4) instead of the cloud's own (see colour_by.py)."""
         arr = np.asarray(cloud, dtype=np.float32)
         if arr.ndim != 2 or arr.shape[1] != 6:
             raise ValueError(f"a cloud has shape (N, 6), got {arr.shape}")
-        self.cloud = arr
+        was_empty, self.cloud = self.cloud is None, arr
+        if was_empty:
+            self.emptyChanged.emit(False)
         self.scatter.setData(pos=np.ascontiguousarray(arr[:, :3]),
                              color=cloud_colors(arr) if colors is None else colors,
                              size=self.scatter_size(), pxMode=not self.world_size)
@@ -175,10 +187,17 @@ class CloudView(gl.GLViewWidget):
         self.denoised.setVisible(True)
 
     def clear_cloud(self) -> None:
-        self.cloud = None
+        had_cloud, self.cloud = self.cloud is not None, None
         self.scatter.setData(pos=np.zeros((0, 3), np.float32))
         self.trails.setData(pos=np.zeros((0, 3), np.float32))
         self.show_denoised(None)
+        if had_cloud:
+            self.emptyChanged.emit(True)
+
+    def setBackgroundColor(self, *args, **kwds) -> None:  # noqa: N802 (pyqtgraph's name)
+        super().setBackgroundColor(*args, **kwds)
+        for child in self.findChildren(QWidget):  # overlays painted in the view's colours
+            child.update()
 
     def scatter_size(self) -> float:
         """The point size as the scatter item takes it: pixels, or cube units."""

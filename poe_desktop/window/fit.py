@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QFrame, QMainWindow, QScrollArea
 
 # panels drawn to fit whatever space they get: scrolling them would only hide tiles
 UNSCROLLED = ("populationDock",)
-DEFAULT_SIZE = (1280, 820)
+DEFAULT_SIZE = (1280, 820)  # without a screen to measure
+SCREEN_SHARE = 0.8  # the first size: this share of the screen's free area, each way
 # left column (Experts, Reward, Sampler: their forms without a sideways scroll bar) and
 # right column (statistics, population); the view takes the rest
 DOCK_WIDTHS = {"expertsDock": 290, "statsDock": 320}
@@ -41,14 +42,17 @@ def scroll_docks(window: QMainWindow) -> None:
 
 
 def fit_to_screen(window: QMainWindow) -> None:
-    """The first size and dock widths (a saved geometry and layout replace them): the
-    default size, cut to the screen's free area."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
+    """The first size and dock widths (a saved geometry and layout replace them): about
+    80 % of the screen's free area, centred on it (DEFAULT_SIZE without a screen)."""
+    screen = QGuiApplication.primaryScreen() or window.screen()
     free = screen.availableGeometry() if screen is not None else None
     width, height = DEFAULT_SIZE
-    if free is not None:
-        width, height = min(width, free.width()), min(height, free.height())
+    if free is not None and not free.isEmpty():
+        width, height = round(free.width() * SCREEN_SHARE), round(free.height() * SCREEN_SHARE)
     window.resize(width, height)
+    if free is not None and not free.isEmpty():
+        window.move(free.x() + (free.width() - window.width()) // 2,
+                    free.y() + (free.height() - window.height()) // 2)
     docks = [d for d in window.docks if d.objectName() in DOCK_WIDTHS]
     window.resizeDocks(docks, [DOCK_WIDTHS[d.objectName()] for d in docks],
                        Qt.Orientation.Horizontal)

@@ -5,6 +5,7 @@ and a tooltip on every control, the Experts and Reward panels that follow the ti
 
 from __future__ import annotations
 
+from ..view.hint import ViewHint
 from .compose_wiring import install_compose
 from .fit import fit_to_screen, scroll_docks
 from .help import add_help_actions
@@ -45,6 +46,19 @@ def fill_tooltips(window) -> None:
                 widget.setToolTip(tip)
 
 
+def install_hint(window) -> None:
+    """The empty view's hint (`viewHint`): shown until a run starts or frames are shown,
+    and again when Reset empties the view."""
+    hint = window.view_hint = ViewHint(window.view3d)
+
+    def refresh(*_) -> None:
+        hint.setVisible(window.view3d.cloud is None and not window.session.running)
+
+    window.view3d.emptyChanged.connect(refresh)
+    window.session.stateChanged.connect(refresh)
+    refresh()
+
+
 def setup_window(window) -> None:
     install_compose(window)  # the Compose panel, its dock, View › Regions
     # the statistics read each run's settings (its steps, its ESS threshold) as it shows
@@ -60,4 +74,5 @@ def setup_window(window) -> None:
     add_help_actions(window)
     add_theme_menu(window)
     fill_tooltips(window)
+    install_hint(window)
     restore_window(window)
