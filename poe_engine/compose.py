@@ -8,6 +8,7 @@ expression), which must keep the number of branches: the population is split bet
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from .errors import InputError
 from .experts import EXPERT_NAMES, GenerativeExpert
@@ -15,6 +16,7 @@ from .expression import Branch, branches, canonical, parse
 from .mixture import Mixture
 from .product import MAX_WEIGHT, Composition, ExpertSlot
 from .reward import DEFAULT_STRENGTH
+from .steering import applied_before
 from .terms import ColourTerms, RegionPotential, TorusExpert, UnionExpert
 
 
@@ -55,16 +57,8 @@ def replayed_mixture(mixture: Mixture, events: Iterable[tuple[int, str]],
     """`stream` (`mixture.sample_mixture` over `mixture`) with each (step, expression) put
     in force just before its step is computed (the samplers read their compositions at
     the start of each step), so a steered composition replays bit for bit."""
-    due = dict(events)
-    step = 1
-    while True:
-        if step in due:
-            steer_mixture(mixture, due[step])
-        record = next(stream, None)
-        if record is None:
-            return
-        yield record
-        step += 1
+    return applied_before(stream, {step: partial(steer_mixture, mixture, text)
+                                   for step, text in events})
 
 
 def compose_steering(records: Iterable) -> list[dict]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -174,10 +175,17 @@ def replayed(composition: Composition, events: Iterable[SteeringEvent],
     """`stream` (a sampler's iterator over `composition`) with each event applied just
     before its step is computed."""
     due = {event.step: event.controls for event in events}
+    return applied_before(stream, {k: partial(apply, composition, c) for k, c in due.items()})
+
+
+def applied_before(stream: Iterator, due: dict) -> Iterator:
+    """`stream` with `due[k]()` called just before step k (1-based) is computed: the
+    samplers read their compositions at the start of each step, so a change made so
+    replays bit for bit."""
     step = 1
     while True:
         if step in due:
-            apply(composition, due[step])
+            due[step]()
         record = next(stream, None)
         if record is None:
             return
