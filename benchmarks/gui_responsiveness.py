@@ -8,6 +8,7 @@ which is where a costly redraw of the plots shows. Needs a display (xvfb-run).
     xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/gui_responsiveness.py
     ... benchmarks/gui_responsiveness.py --steps 24   # another length
     ... benchmarks/gui_responsiveness.py --eager-frames   # as the app was before issue 21
+    ... benchmarks/gui_responsiveness.py --particles 64 --points 2048   # a big population
 
 A default run is short (16 steps since issue 21), so both sides are measured after a warm-up
 run (the first run of a process measures the precision and the thread count) and over
@@ -25,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -38,7 +40,8 @@ ORBIT_MS = 16  # 60 Hz, as a person dragging the camera
 ORBIT_DEGREES = 1.0  # a step of the orbit
 
 
-def headless_steps_per_second(steps: int, repeat: int = 1) -> float:
+def headless_steps_per_second(steps: int, repeat: int = 1, particles: int | None = None,
+                              points: int | None = None) -> float:
     """The same run as the app's default, without a window (what `poe-engine sample` does):
     the median of `repeat` runs after a warm-up run."""
     from poe_engine.reward import ColorReward
@@ -47,10 +50,13 @@ def headless_steps_per_second(steps: int, repeat: int = 1) -> float:
 
     experts = build_experts(None, "cpu")
     composition = build_composition(experts, experts.keys(), ColorReward("red"))
+    settings = SamplerSettings(steps=steps)
+    settings = replace(settings, particles=particles or settings.particles,
+                       points=points or settings.points)
     rates = []
     for _ in range(repeat + 1):
         start = time.perf_counter()
-        for record in ais(composition, SamplerSettings(steps=steps), seed=0):
+        for record in ais(composition, settings, seed=0):
             _ = record.best.cpu().numpy(), record.ess  # what a consumer copies
         rates.append(steps / (time.perf_counter() - start))
     return float(np.median(rates[1:]))
@@ -70,11 +76,15 @@ def eager_frames() -> None:
     frames.frame_from = eager
 
 
+STALL_MS = 100  # a UI that does not answer for longer than this feels stuck
+
+
 def stall_line(lateness: list[float]) -> str:
     worst = max(lateness) * 1000
     p99 = sorted(lateness)[int(0.99 * (len(lateness) - 1))] * 1000
+    stalls = sum(1 for late in lateness if late * 1000 > STALL_MS)
     return (f"event-loop stall: longest {worst:.0f} ms, 99th percentile {p99:.0f} ms "
-            f"over {len(lateness)} ticks of {TICK_MS} ms")
+            f"over {len(lateness)} ticks of {TICK_MS} ms; {stalls} over {STALL_MS} ms")
 
 
 class Probe:
@@ -144,13 +154,19 @@ def run_once(window: MainWindow, probe: Probe, orbit: bool) -> tuple[str, float]
     return result[1], result[2]
 
 
-def main(steps: int = 16, plain: bool = True, repeat: int = 3) -> int:
+def main(steps: int = 16, plain: bool = True, repeat: int = 3, particles: int | None = None,
+         points: int | None = None) -> int:
     # the window's defaults, never settings saved by an earlier session on this machine
     os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
     pg.mkQApp("benchmark")
-    cli_rate = headless_steps_per_second(steps, repeat) if plain else None  # before a window
+    cli_rate = (headless_steps_per_second(steps, repeat, particles, points) if plain
+                else None)  # before a window
     window = MainWindow()
     window.sampler_panel.steps.setValue(steps)
+    if particles:
+        window.sampler_panel.particles.setValue(particles)
+    if points:
+        window.sampler_panel.points.setValue(points)
     window.sampler_panel.pace.setCurrentText("as fast as possible")
     window.show()
     probe = Probe(window)
@@ -185,7 +201,8 @@ def main(steps: int = 16, plain: bool = True, repeat: int = 3) -> int:
           f"({len(probe.paints) / wall:.1f} fps)")
     if len(gaps):
         print(f"view frame gaps: p50 {np.percentile(gaps, 50):.0f} ms, "
-              f"p95 {np.percentile(gaps, 95):.0f} ms, worst {gaps.max():.0f} ms")
+              f"p95 {np.percentile(gaps, 95):.0f} ms, worst {gaps.max():.0f} ms, "
+              f"{int((gaps > STALL_MS).sum())} over {STALL_MS} ms")
     print(stall_line(probe.lateness))
     window.close()
     return 0
@@ -200,6 +217,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--eager-frames", action="store_true",
                         help="compute every frame's fidelity and x0_hat on the sampler's "
                         "thread, as the app did before issue 21")
+    parser.add_argument("--particles", type=int, default=None, help="(the default run's)")
+    parser.add_argument("--points", type=int, default=None, help="(the default run's)")
     parser.add_argument("--orbit-only", action="store_true",
                         help="skip the first run (and the window-less one): only the orbit")
     args = parser.parse_args(argv)
@@ -214,4 +233,5 @@ if __name__ == "__main__":
     options = parse(sys.argv[1:])
     if options.eager_frames:
         eager_frames()
-    sys.exit(main(options.steps, plain=not options.orbit_only, repeat=options.repeat))
+    sys.exit(main(options.steps, plain=not options.orbit_only, repeat=options.repeat,
+                  particles=options.particles, points=options.points))

@@ -2,13 +2,16 @@
 
     .venv/bin/python benchmarks/speed.py            # the full report (a few minutes on a CPU)
     .venv/bin/python benchmarks/speed.py --quick    # fewer repeats, smaller scaling grid
+    ... benchmarks/speed.py --reference ../wayfarer-product-of-experts  # and the published demo
 
 Prints: the machine; the fp32 and bf16 matrix-product ceilings; which precision `auto`
 picks and where oneDNN's fused layers are used; a default run (AIS, 8 particles x 512
 points, 128 steps, 3 Langevin steps) ungrouped and grouped, in each precision and each
 way of running the grouped layers (on the CPU: product then SiLU, or fused; on CUDA:
 without and with CUDA graphs), with its seconds, steps/s, achieved GFLOP/s and share of
-each ceiling; and how the cost grows with particles x points.
+each ceiling; and how the cost grows with particles x points. With `--reference CHECKOUT`
+the published demo's sampler (benchmarks/reference.py) is timed beside the classic run and
+the default, at the same size, in this process.
 """
 
 from __future__ import annotations
@@ -88,9 +91,10 @@ def count_calls(experts, settings: SamplerSettings, device) -> int:
     return int(last.nfe)
 
 
-def new_against_classic(experts, device, repeats: int) -> None:
+def new_against_classic(experts, device, repeats: int, reference=None) -> None:
     """The default run against the classic one (`--preset classic`), timed in turn in this
-    process, with their expert calls: the cost that does not drift."""
+    process, with their expert calls: the cost that does not drift; and against the
+    published demo's sampler (`reference`, a `ReferenceDemo`) when given."""
     rows = [("classic (128 levels x 3 Langevin)",
              SamplerSettings(**preset_settings("classic"))),
             ("default (the knee, docs/evaluations.md)", SamplerSettings())]
@@ -98,13 +102,21 @@ def new_against_classic(experts, device, repeats: int) -> None:
     print("| run | grouped expert calls | MLP evaluations | seconds | x faster than classic |")
     print("| --- | --- | --- | --- | --- |")
     precision = resolve_precision("auto", device)
-    times = {}
+    times, calls_of = {}, {}
     for label, settings in rows:
         settings = replace(settings, precision=precision)
-        calls = count_calls(experts, settings, device)
+        calls = calls_of[label] = count_calls(experts, settings, device)
         times[label] = time_run(experts, settings, device, repeats)
         print(f"| {label} | {calls} | {3 * calls} | {times[label]:.2f} | "
               f"{times[rows[0][0]] / times[label]:.1f} |")
+    if reference is not None:
+        seconds, evaluations = reference.time_run(repeats=repeats)
+        print(f"| published demo (128 levels x 3 seek steps, fp32; {reference.describe()}) "
+              f"| {evaluations // 3} | {evaluations} | {seconds:.2f} | "
+              f"{times[rows[0][0]] / seconds:.1f} |")
+        print(f"the default is {seconds / times[rows[1][0]]:.1f}x faster than the published "
+              f"demo, with {evaluations / (3 * calls_of[rows[1][0]]):.1f}x "
+              "fewer MLP evaluations")
 
 
 def time_run(experts, settings: SamplerSettings, device, repeats: int = 1,
@@ -128,6 +140,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--reference", metavar="CHECKOUT",
+                        help="a checkout of the published demo, timed beside ours")
     args = parser.parse_args()
     device = resolve_device(args.device)
     repeats = 1 if args.quick else 2
@@ -144,7 +158,11 @@ def main() -> int:
                   for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))}
         print(f"layer probe: fp32 {chosen['fp32']}, bf16 {chosen['bf16']}")
 
-    new_against_classic(experts, device, repeats)
+    reference = None
+    if args.reference:
+        from reference import ReferenceDemo  # benchmarks/ is on the path as the script's own
+        reference = ReferenceDemo(args.reference)
+    new_against_classic(experts, device, repeats, reference)
     default = SamplerSettings(**preset_settings("classic"))  # layouts: on the long run
     flop = run_flop(default)
     print(f"\nclassic run (AIS, {default.particles} particles x {default.points} points, "

@@ -1,6 +1,7 @@
 """Small Qt helpers the app needs in several places: is there a display, QImage to numpy,
-blocking a few widgets' signals for a moment, and a screenshot of a window whose OpenGL
-area is really in it."""
+blocking a few widgets' signals for a moment, a screenshot of a window whose OpenGL
+area is really in it, and messages that fit their room (text that wraps anywhere, a
+widget scrolled into view)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from contextlib import contextmanager
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QObject, QPoint, QRect
+from PySide6.QtCore import QObject, QPoint, QRect, QTimer
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QScrollArea, QWidget
+
+ZERO_WIDTH_SPACE = "\u200b"
 
 
 def display_available() -> bool:
@@ -87,3 +90,33 @@ def with_shortcut(tip: str, action: QAction) -> str:
     """`tip`, with the action's shortcut as this platform writes it."""
     keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     return f"{tip} ({keys})" if keys else tip
+
+
+def hold_size(label, widest: str) -> None:
+    """Fix `label`'s size to fit `widest`, for a label whose text changes at every step. A
+    label free to grow or shrink asks its layout to run again in the next pass of the event
+    loop, which repaints the window a second time: beside an OpenGL view that is a whole
+    composition of the window (10-25 ms of both cores under software OpenGL)."""
+    metrics = label.fontMetrics()
+    margins = label.contentsMargins()
+    label.setFixedSize(metrics.horizontalAdvance(widest) + 2 * label.margin() + margins.left()
+                       + margins.right() + 6, label.sizeHint().height())
+
+
+def breakable(text: str, every: int = 16) -> str:
+    """`text` with a zero-width space after every `every` characters of a word longer than
+    that: a word-wrapped label then wraps it too, where it would widen its panel instead."""
+    words = text.split(" ")
+    return " ".join(ZERO_WIDTH_SPACE.join(w[i:i + every] for i in range(0, len(w), every))
+                    if len(w) > every else w for w in words)
+
+
+def scroll_into_view(widget: QWidget) -> None:
+    """Scroll the nearest scroll area that holds `widget` (a dock's panel, say) until the
+    widget shows, once the layout has made room for it."""
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QScrollArea):
+        parent = parent.parentWidget()
+    if parent is not None:
+        area = parent
+        QTimer.singleShot(0, area, lambda: area.ensureWidgetVisible(widget, 0, 4))

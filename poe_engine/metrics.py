@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import torch
 
@@ -32,10 +33,18 @@ def chamfer_distance(cloud: torch.Tensor, reference: torch.Tensor | None = None)
     of as many points (or to `reference`)."""
     xyz = cloud[..., XYZ].reshape(-1, 3).double()
     if reference is None:
-        reference = golden_spiral_sphere(xyz.shape[0], xyz.device)
-    ref = reference[..., :3].reshape(-1, 3).double().to(xyz.device)
+        ref = _sphere_reference(xyz.shape[0], str(xyz.device))
+    else:
+        ref = reference[..., :3].reshape(-1, 3).double().to(xyz.device)
     d = torch.cdist(xyz, ref)
     return float(d.amin(dim=1).mean() + d.amin(dim=0).mean())
+
+
+@lru_cache(maxsize=8)
+def _sphere_reference(points: int, device: str) -> torch.Tensor:
+    """The golden-spiral sphere of `points` points in float64, made once: the app reads
+    a step's fidelity for each step it plots."""
+    return golden_spiral_sphere(points, device).double()
 
 
 def mean_color(cloud: torch.Tensor) -> torch.Tensor:

@@ -295,8 +295,9 @@ def parse_with_config(
     preset = getattr(args, "preset", None)
     if path is not None or preset is not None:
         config = BEFORE_THE_KEY | load_config(path) if path is not None else {}
+        # a null (a setting that did not apply in the file's run) leaves today's default
         (subparser or parser).set_defaults(**{k: v for k, v in config.items()
-                                              if k in CONFIG_KEYS + RUN_KEYS})
+                                              if k in CONFIG_KEYS + RUN_KEYS and v is not None})
         (subparser or parser).set_defaults(**preset_defaults(preset))
         args = parser.parse_args(argv)
     given = getattr(args, "given", ())

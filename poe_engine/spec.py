@@ -8,7 +8,8 @@ checksums of the expert weight files and the steering made during the run
 (`steering.py`). Its file format is
 a run configuration: a JSON object of format `poe-run-config/2` (/1 is read too), which
 `to_dict` writes and `from_dict` reads; `check_config` is the one place that says what
-a configuration may hold. `exports.py` reads and writes the files.
+a configuration may hold. `exports.py` reads and writes the files. A configuration records
+what ran: a setting the run never read (`applies.py`) is written as null.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .applies import AIS_ONLY, inapplicable
 from .budget import INTEGRATORS
 from .errors import InputError, check_number, cut, shown
 from .experts import AXES, EXPERT_NAMES, parse_experts
@@ -92,6 +94,13 @@ SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
                  "precision": "precision", "layers": "layers",
                  "colour_moves": "colour_moves", "time_grid": "time_grid",
                  "integrator": "integrator", "langevin_from": "langevin_from"}
+# The configuration keys of the settings that may not apply (`applies.py`): a run's
+# configuration writes each of them as null where it did not apply (so that it records what
+# ran, and a null cannot pass for a key an older file lacks: that means `BEFORE_THE_KEY`'s
+# value); null is refused where it applies. A null reads as today's default, which runs the
+# same numbers as any other value there.
+FIELD_KEYS = {name: key for key, name in SETTINGS_KEYS.items()}
+MAY_BE_NULL = tuple(FIELD_KEYS[name] for name in AIS_ONLY)
 # Ranges of the keys that SamplerSettings does not check.
 _RANGES = {"seed": SEED_RANGE, "strength": (0.0, MAX_STRENGTH)}
 
@@ -131,15 +140,42 @@ def check_config(config: dict, source: str = "configuration") -> dict:
     out: dict = {"format": CONFIG_FORMAT}
     for key in (k for k in known if k in config):
         try:
-            out[key] = _checked(key, config[key])
+            out[key] = (None if config[key] is None and key in MAY_BE_NULL
+                        else _checked(key, config[key]))
         except InputError as err:
             raise fail(str(err)) from None
+    nulls = [k for k in MAY_BE_NULL if k in out and out[k] is None]
+    applying = [k for k in nulls if k not in inapplicable_keys(out)] if nulls else []
+    if applying:  # null: the setting did not apply; here it does
+        try:
+            _checked(applying[0], None)
+        except InputError as err:
+            raise fail(f"{err} (null only where the setting does not apply)") from None
     if out.get("compose") is None:  # no expression: the file says nothing of one
         out.pop("compose", None)
         out.pop("compose_steering", None)
     elif not out.get("compose_steering"):
         out.pop("compose_steering", None)
     return out
+
+
+def inapplicable_keys(config: dict) -> dict[str, str]:
+    """The configuration keys of the settings that did not apply in the run of `config` (a
+    checked configuration), each with why (`applies.inapplicable`). A key it lacks or holds
+    as null counts as `RunSpec.from_dict` reads it, which cannot change the answer: a null's
+    own value decides no other setting's."""
+    config = BEFORE_THE_KEY | config
+    why = inapplicable({"sampler": config.get("sampler", "ais"),
+                        **_settings_of(config).to_dict()})
+    return {FIELD_KEYS[name]: reason for name, reason in why.items()}
+
+
+def _settings_of(config: dict) -> SamplerSettings:
+    """The settings of a checked configuration over BEFORE_THE_KEY: a key it lacks or holds
+    as null takes today's default."""
+    d = SamplerSettings()
+    return SamplerSettings(**{name: getattr(d, name) if config.get(key) is None
+                              else config[key] for key, name in SETTINGS_KEYS.items()})
 
 
 def _checked(key: str, value: Any) -> Any:
@@ -283,6 +319,10 @@ class RunSpec:
     def replace(self, **changes: Any) -> RunSpec:
         return replace(self, **changes)
 
+    def inapplicable(self) -> dict[str, str]:
+        """The settings (SamplerSettings fields) this run never reads, each with why."""
+        return inapplicable({"sampler": self.sampler, **self.settings.to_dict()})
+
     def to_dict(self) -> dict:
         """The run configuration (format /2, checked and normalised)."""
         st = self.settings
@@ -294,16 +334,18 @@ class RunSpec:
                   "compose": self.compose,
                   "compose_steering": [{"step": k, "compose": c}
                                        for k, c in self.compose_steering]}
+        # what did not run is recorded as such, null (`applies.py`)
+        config |= {FIELD_KEYS[name]: None for name in self.inapplicable()}
         return check_config(config)
 
     @classmethod
     def from_dict(cls, config: dict, source: str = "configuration") -> RunSpec:
         """The run of a configuration (checked: InputError naming `source`); keys it lacks
-        take `poe-engine sample`'s defaults, but those of BEFORE_THE_KEY their old value."""
+        take `poe-engine sample`'s defaults, but those of BEFORE_THE_KEY their old value; a
+        null (a setting that did not apply) takes today's default."""
         config = BEFORE_THE_KEY | check_config(config, source)
         d = cls()
-        settings = SamplerSettings(**{name: config.get(key, getattr(d.settings, name))
-                                      for key, name in SETTINGS_KEYS.items()})
+        settings = _settings_of(config)
         return cls(sampler=config.get("sampler", d.sampler), settings=settings,
                    controls=Controls.from_config(config), seed=config.get("seed", d.seed),
                    device=config.get("device", d.device),

@@ -3,6 +3,12 @@ under xvfb-run). Each picture is taken from a fresh window with default settings
 settings file: a window remembers what the previous one set).
 
     xvfb-run -a -s "-screen 0 1600x1200x24" .venv/bin/python scripts/docs_screenshots.py [docs]
+
+The first launch on a laptop's screen, dark and light (docs/window-1366x768*.png), needs that
+screen: the window takes its share of it as a first launch does.
+
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python scripts/docs_screenshots.py \
+        --first-launch [docs]
 """
 
 from __future__ import annotations
@@ -44,6 +50,22 @@ def window(size=LAPTOP) -> MainWindow:
     return w
 
 
+def first_launch(out: Path) -> None:
+    """The window as a first launch opens it on the screen there is (its share of a 1366x768
+    one), before any run: dark, then light."""
+    from poe_desktop.window.theme import apply_theme
+
+    os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
+    w = MainWindow()
+    w.show()
+    settle(1500)
+    for theme, name in (("dark", "window-1366x768.png"), ("light", "window-1366x768-light.png")):
+        apply_theme(w, theme)
+        settle(800)
+        w.grab_image().save(str(out / name))
+    w.close()
+
+
 def click(w: MainWindow, name: str) -> None:
     w.findChild(QAbstractButton, name).click()
 
@@ -77,7 +99,7 @@ def saturn_ring(out: Path) -> None:
 
 def steered_statistics(out: Path) -> None:
     """A steered run (green from step 40, y off from step 41) scrubbed back to step 60:
-    the window at 1366x768, then the statistics' three tabs side by side."""
+    the statistics' three tabs side by side."""
     w = window()
     w.run(pause_after=39)
     wait(w.session.pausedAt)
@@ -92,7 +114,6 @@ def steered_statistics(out: Path) -> None:
     settle(800)
     w.timeline.slider.setValue(59)
     settle(800)
-    w.grab().save(str(out / "window-1366x768.png"))
     w.stats_panel.resize(420, 640)
     pictures = []
     for tab in range(w.stats_panel.tabs.count()):
@@ -114,10 +135,13 @@ def steered_statistics(out: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
+    pictures = [finished_sphere, saturn_ring, steered_statistics]
+    if argv[:1] == ["--first-launch"]:
+        argv, pictures = argv[1:], [first_launch]
     out = Path(argv[0] if argv else "docs")
     out.mkdir(parents=True, exist_ok=True)
     app = pg.mkQApp()
-    for picture in (finished_sphere, saturn_ring, steered_statistics):
+    for picture in pictures:
         picture(out)
         print(f"{picture.__name__}: done")
     app.processEvents()

@@ -26,6 +26,7 @@ from poe_desktop.run.worker import StreamWorker
 from poe_desktop.window.state import SETTINGS_RESET_NOTE
 from poe_engine.exports import load_config, save_config
 from poe_engine.samplers import SamplerSettings
+from poe_engine.spec import inapplicable_keys
 
 pytestmark = pytest.mark.gui
 TINY = {"particles": 2, "points": 32, "steps": 12, "langevin": 1}
@@ -236,8 +237,12 @@ def test_a_run_configuration_fills_the_panels_and_the_saved_settings_stay_unused
     assert window.experts_panel.reward.isChecked() and window.reward_panel.color == "#ff8000"
     with qtbot.waitSignal(window.runFinished, timeout=60_000):
         assert window.run()
-    # the run is the file's run, to the last digit (kappa and strength beyond the spins')
-    assert {k: window.run_config[k] for k in config} == config
+    # the run is the file's run, to the last digit (kappa and strength beyond the spins'),
+    # and what an Euler run never reads (kappa, resampling, Langevin steps) it records as null
+    assert sp.kappa.exact_value() == 0.0125
+    inert = set(inapplicable_keys(config)) & set(config)
+    assert {"kappa", "resampling", "langevin"} <= inert
+    assert {k: window.run_config[k] for k in config} == config | dict.fromkeys(inert, None)
     window.close()
 
     again = MainWindow()  # a configuration's run does not overwrite the user's settings

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QPushButton
 
-from poe_desktop.panels.advanced import AIS_ONLY, inapplicable
 from poe_desktop.panels.experts import ExpertsPanel
 from poe_desktop.panels.recording import RecordingPanel
 from poe_desktop.panels.reward import RewardPanel
 from poe_desktop.panels.sampler import SamplerPanel
+from poe_engine.applies import AIS_ONLY, inapplicable
 from poe_engine.samplers import SamplerSettings
 
 pytestmark = pytest.mark.gui
@@ -93,7 +93,8 @@ def test_every_setting_with_no_effect_says_why():
                         ) == {"leapfrog": "Only with the hmc kernel"}
     why = inapplicable({"sampler": "ais", **SamplerSettings(langevin_steps=0,
                                                             colour_moves=0).to_dict()})
-    assert set(why) == {"kernel", "leapfrog", "langevin_from", "kappa"}
+    # no move at all: tilted moves weigh the same particles as blind ones (the engine's rule)
+    assert set(why) == {"kernel", "leapfrog", "langevin_from", "kappa", "moves"}
 
 
 def test_tooltips_start_with_what_a_user_sees(panel):
@@ -139,3 +140,63 @@ def test_restore_defaults_on_the_experts_reward_and_recording_panels(qtbot):
                     (recording, "recordingRestoreDefaults")):
         p.findChild(QPushButton, name).click()
     assert [p.state() for p in (experts, reward, recording)] == before
+
+
+@pytest.mark.parametrize("changes", [
+    {"sampler": "EULER"}, {"weighting": "potential"}, {"weighting": "paper"},
+    {"langevin": 0, "colour_moves": 0}, {"langevin": 0}, {"kernel": "hmc", "schedule": "linear"},
+    {"schedule": "constant", "kernel": "mala"}])
+def test_the_panel_disables_what_a_runs_configuration_writes_as_null(panel, changes):
+    """One rule (`poe_engine.applies`): the controls the panel disables are the settings a
+    run of its values records as null."""
+    from poe_engine.spec import FIELD_KEYS, RunSpec
+
+    for key, value in changes.items():
+        if key == "sampler":
+            panel.sampler.setCurrentText(value)
+        elif key == "langevin":
+            panel.langevin.setValue(value)
+        elif key == "colour_moves":
+            panel.advanced_box.widgets[key].setValue(value)
+        else:
+            panel.advanced_box.widgets[key].setCurrentText(value)
+    written = RunSpec(panel.sampler_name(), panel.settings()).to_dict()
+    keys = [*panel.rule_widgets, *panel.advanced_box.widgets]
+    disabled = {key for key in keys if not widget(panel, key).isEnabled()}
+    assert disabled == {key for key in keys
+                        if key in FIELD_KEYS and written[FIELD_KEYS[key]] is None}
+    assert disabled  # each case leaves something unread
+
+
+def test_an_app_runs_export_records_only_what_ran_and_replays(qtbot, window, tmp_path):
+    """An Euler run of the app: its run.json and .npz have no particle system (null), and
+    `poe-engine sample --config` replays them bit for bit."""
+    import json
+
+    import numpy as np
+    from PySide6.QtWidgets import QComboBox, QSpinBox
+
+    from poe_engine.cli import main as engine_main
+
+    for name, value in (("stepsSpin", 4), ("particlesSpin", 2), ("pointsSpin", 48)):
+        window.findChild(QSpinBox, name).setValue(value)
+    window.findChild(QComboBox, "deviceCombo").setCurrentText("cpu")
+    window.findChild(QComboBox, "samplerCombo").setCurrentText("EULER")
+    with qtbot.waitSignal(window.runFinished, timeout=120_000):
+        assert window.run()
+    for name in ("run.json", "run.npz"):
+        assert window.export_to(tmp_path / name)
+    saved = json.loads((tmp_path / "run.json").read_text())
+    with np.load(tmp_path / "run.npz") as run:
+        app = run["trajectory"]
+        meta = json.loads(str(run["meta"]))
+    for written in (saved, meta):
+        assert written["sampler"] == "euler"
+        assert written["ess_threshold"] is None and written["moves"] is None
+        assert written["langevin"] is None and written["steps"] == 4
+    for source in ("run.json", "run.npz"):
+        out = tmp_path / f"re-{source}.npz"
+        assert engine_main(["sample", "--config", str(tmp_path / source), "--out",
+                            str(out)]) == 0
+        with np.load(out) as run:
+            assert np.array_equal(run["trajectory"], app), source

@@ -32,14 +32,19 @@ _UNSET = object()
 # value read on another thread never overlap: two threads in the same experts' layers, or
 # a thread count changed under a running op, have hung a run here.
 TORCH_LOCK = threading.RLock()
+# What needs only that torch's thread count stays put (a fidelity of a host copy, read while
+# the sampler computes the next step) waits for this lock alone, never for a whole step.
+THREAD_COUNT_LOCK = threading.RLock()
 
 
 class Lazy:
     """A value computed by `compute()` when first read (`get`), once, whichever thread reads
-    it; what `compute` holds is let go then. `Lazy.known(value)`: one given already."""
+    it, holding `guard` meanwhile; what `compute` holds is let go then. `Lazy.known(value)`:
+    one given already."""
 
-    def __init__(self, compute: Callable[[], object]) -> None:
+    def __init__(self, compute: Callable[[], object], guard=TORCH_LOCK) -> None:
         self._compute, self._value, self._lock = compute, _UNSET, threading.Lock()
+        self._guard = guard
 
     @classmethod
     def known(cls, value) -> Lazy:
@@ -53,7 +58,7 @@ class Lazy:
 
     def get(self):
         if self._value is _UNSET:
-            with TORCH_LOCK, self._lock:
+            with self._guard, self._lock:
                 if self._value is _UNSET:
                     self._value, self._compute = self._compute(), None
         return self._value
@@ -138,7 +143,16 @@ def known_metrics(radial_error: float, off_sphere: float, chamfer: float) -> Laz
 
 
 def _metrics(best: torch.Tensor) -> tuple[float, float, float]:
-    fid = fidelity(best)
+    """The fidelity of a step's cloud, on one thread: it is read on the GUI's thread while
+    the sampler's runs, and a second team of threads on the same cores made each of these
+    small products 3-5x slower, and the sampler's step with them. (The caller holds
+    THREAD_COUNT_LOCK, as a change of the sampler's thread count does.)"""
+    threads = torch.get_num_threads()  # this thread's
+    torch.set_num_threads(1)
+    try:
+        fid = fidelity(best)
+    finally:
+        torch.set_num_threads(threads)
     return fid.radial_error, fid.off_sphere, fid.chamfer
 
 
@@ -180,7 +194,7 @@ def frame_from(record, rate: float, trail: np.ndarray | None = None,
         index=record.index, steps=record.steps, t=record.t, cloud=cloud,
         log_weights=record.log_weights.detach().cpu().numpy(), ess=record.ess,
         resampled=record.resampled, experts=record.experts, reward=record.reward,
-        metrics=Lazy(lambda: _metrics(torch.from_numpy(cloud))),
+        metrics=Lazy(lambda: _metrics(torch.from_numpy(cloud)), THREAD_COUNT_LOCK),
         steps_per_second=rate, trail=trail, seconds_left=seconds_left, threads=threads,
         weights=record.weights, strength=record.strength, precision=record.precision,
         reward_scale=float(getattr(record, "reward_scale", 1.0)),
@@ -303,7 +317,7 @@ class FrameSource:
                     denoised.get()
                 denoised_trail = self.denoised_trail.add(record, denoised)
                 if threads is not None and record.index > 0:  # step 1 also warms up
-                    with TORCH_LOCK:  # it may change torch's thread count
+                    with TORCH_LOCK, THREAD_COUNT_LOCK:  # it may change the thread count
                         threads.record(self.clock() - started)
                 self.rate.add(self.clock())
                 yield frame_from(record, self.rate.rate(), trail,

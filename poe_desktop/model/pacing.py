@@ -14,6 +14,9 @@ RATE_WINDOW_S = 2.0  # the status bar's steps/s is the average over this much re
 # a recording at the default frame rate shows a run for at least this long, however few
 # its steps (issue 21: a default run has 16): each step is then shown for several frames
 MIN_RUN_SECONDS = 4.0
+# torch's thread count as the process starts: another thread's brief change of its own count
+# (frames._metrics) must not become the sampler's candidates
+AVAILABLE_THREADS = torch.get_num_threads()
 
 
 class RateMeter:
@@ -104,14 +107,18 @@ class Pace:
         return max(0.0, started + 1.0 / self.steps_per_second - now)
 
 
+FEWER_THREADS_MARGIN = 1.15  # how much faster fewer threads must be to be chosen
+
+
 class ThreadTrial:
     """Chooses the sampler's torch thread count by timing the first steps of a run.
 
     On a small machine the GUI thread (and a software OpenGL renderer) compete with the
     sampler's threads; fewer threads can then be faster (up to 6x was measured on 2
-    cores under load). The trial times `trial_steps` steps with each candidate count,
-    keeps the fastest for the rest of the run, and remembers it per `key` (device and
-    run size) so later runs start with it. Thread counts do not change the results
+    cores under load). The trial times `trial_steps` steps with each candidate count, the
+    counts taking turns step by step, keeps the fastest for the rest of the run (fewer
+    threads only if clearly faster), and remembers it per `key` (device and run size) so
+    later runs start with it. Thread counts do not change the results
     (every product here reads whole rows), so the choice is free for reproducibility.
     """
 
@@ -119,7 +126,7 @@ class ThreadTrial:
 
     def __init__(self, key: tuple, candidates: list[int] | None = None, trial_steps: int = 3,
                  set_threads: Callable[[int], None] = torch.set_num_threads) -> None:
-        most = torch.get_num_threads()
+        most = AVAILABLE_THREADS
         self.key = key
         self.candidates = candidates or sorted({most, max(1, most // 2)}, reverse=True)
         self.trial_steps = trial_steps
@@ -128,7 +135,8 @@ class ThreadTrial:
         self.threads = self.chosen.get(key)
         if self.threads is None and len(self.candidates) == 1:
             self.threads = self.candidates[0]
-        self._set(self.threads or self.candidates[0])
+        self._current = self.candidates[0]  # the count the step being timed runs with
+        self._set(self.threads or self._current)
 
     @property
     def deciding(self) -> bool:
@@ -139,15 +147,22 @@ class ThreadTrial:
         candidate has had its steps."""
         if not self.deciding:
             return
-        current = next(n for n in self.candidates if len(self._timings[n]) < self.trial_steps)
-        self._timings[current].append(seconds)
+        self._timings[self._current].append(seconds)
+        # the candidates take turns, step by step: a run's first steps are disturbed most
+        # (the window redraws all it shows then), and a block of them would favour the others
         pending = [n for n in self.candidates if len(self._timings[n]) < self.trial_steps]
         if pending:
-            self._set(pending[0])
+            later = [n for n in pending if self.candidates.index(n) > self.candidates.index(
+                self._current)]
+            self._current = (later or pending)[0]
+            self._set(self._current)
             return
-        # the median ignores one step slowed by something else (a GC, a repaint)
-        self.threads = min(self.candidates, key=lambda n: sorted(self._timings[n])[
-            self.trial_steps // 2])
+        # the median ignores one step slowed by something else (a GC, a repaint); fewer
+        # threads than the most must win clearly, not by the noise of a few steps
+        median = {n: sorted(t)[self.trial_steps // 2] for n, t in self._timings.items()}
+        most = max(self.candidates)
+        self.threads = min(self.candidates, key=lambda n: median[n] * (
+            1.0 if n == most else FEWER_THREADS_MARGIN))
         self.chosen[self.key] = self.threads
         self._set(self.threads)
 

@@ -5,7 +5,8 @@ arrived since the last one and writes them into preallocated arrays (doubled whe
 the plots then take views of the first `count` rows. A list that shrank or whose first
 frame changed is a new run: everything is read again. A frame's fidelity is computed when
 first read (`frames.Lazy`), so its columns (LAZY_FIELDS) are read when a plot asks for them,
-not at each update: a hidden plot computes none.
+not at each update: a hidden plot computes none; while a run streams in, the app computes
+them on another thread and the plots take those ready (`wait_for_lazy`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class FrameSeries:
 
     def __init__(self) -> None:
         self.clear()
+
+    # False: the lazy columns read only the values computed already (NaN until then), so
+    # that a reader on the GUI's thread never computes one while a run streams in
+    wait_for_lazy = True
 
     def clear(self) -> None:
         self.count = 0
@@ -63,11 +68,15 @@ class FrameSeries:
         return arrays[name][:self.count]
 
     def _read_lazy(self) -> None:
-        for k in range(self._lazy_count, self.count):
+        # (a run's list of frames is emptied as the next run starts, before the next sync)
+        for k in range(self._lazy_count, min(self.count, len(self._frames))):
             frame = self._frames[k]
+            if not self.wait_for_lazy and not getattr(getattr(frame, "metrics", None), "done",
+                                                      True):
+                return  # still being computed elsewhere: a later read gets it
             for name in LAZY_FIELDS:
                 self._arrays[name][k] = float(getattr(frame, name, math.nan))
-        self._lazy_count = self.count
+            self._lazy_count = k + 1
 
     def sync(self, frames: Sequence) -> int:
         """Read the frames not read yet; returns how many were new (all of them after a new

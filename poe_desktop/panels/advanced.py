@@ -1,10 +1,18 @@
 """The Sampler panel's particle-system settings: how the reward is weighed in (schedule,
 moves, weighting), the kernel (and HMC's leapfrog steps) and when to resample. Each widget
-is named after the `SamplerSettings` field it sets."""
+is named after the `SamplerSettings` field it sets; which of them apply under the others is
+`poe_engine.applies`'s rule (the one a run's configuration is written by)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
 
 from poe_engine.budget import INTEGRATORS, PRESETS, preset_settings
 from poe_engine.flow import GRIDS
@@ -70,34 +78,6 @@ FIELDS = {
                    "one expert call a level; heun: second order, two calls a level.)"),
 }
 
-AIS_ONLY = ("langevin_steps", "kappa", "schedule", "schedule_target", "moves", "kernel",
-            "leapfrog", "weighting", "resampling", "ess_threshold", "resample_every",
-            "colour_moves", "langevin_from")
-
-
-def inapplicable(values: dict) -> dict[str, str]:
-    """The settings that have no effect under `values` (keyed as `SamplerPanel.values()`),
-    each with why: what `samplers.euler` and `samplers.ais` leave unread."""
-    if values.get("sampler") == "euler":
-        return dict.fromkeys(AIS_ONLY, "Only with the AIS sampler")
-    out: dict[str, str] = {}
-    langevin = values.get("langevin_steps", 1) > 0
-    if not langevin:
-        for key in ("kernel", "leapfrog", "langevin_from"):
-            out[key] = "Only with Langevin steps above 0"
-        if values.get("colour_moves", 0) == 0:
-            out["kappa"] = "Only with Langevin steps or colour moves"
-    elif values.get("kernel") != "hmc":
-        out["leapfrog"] = "Only with the hmc kernel"
-    if values.get("schedule") != "adaptive":
-        out["schedule_target"] = "Only with the adaptive schedule"
-    if values.get("weighting") != "incremental":
-        out["moves"] = "Only with incremental weighting (potential and paper always move blind)"
-    if values.get("weighting") == "paper":
-        for key in ("ess_threshold", "resample_every"):
-            out[key] = "Not with paper weighting, which resamples at every step"
-    return out
-
 
 def show_applicable(widget: QWidget, tip: str, why: str | None, running: bool) -> None:
     """Enable `widget` where its setting applies (never during a run), its tooltip saying
@@ -135,7 +115,8 @@ class AdvancedSettings(QGroupBox):
             widget.setToolTip(tip)
             self.widgets[key] = widget
             form.addRow(label, widget)
-        presets = QHBoxLayout()
+        presets = QHBoxLayout()  # a row of its own: beside the labels it would widen the dock
+        presets.addWidget(QLabel("preset"))
         for name in PRESETS:
             button = QPushButton(name.capitalize())
             button.setObjectName(f"preset{name.capitalize()}Button")
@@ -145,7 +126,7 @@ class AdvancedSettings(QGroupBox):
                               "evaluations.md)")
             button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
             presets.addWidget(button)
-        form.addRow("preset", presets)
+        form.addRow(presets)
 
     def apply_preset(self, name: str) -> None:
         """Set the preset's settings: through the Sampler panel holding this group where

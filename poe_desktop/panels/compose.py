@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 from poe_engine.expression import MAX_WEIGHT, ExpressionError, branches, canonical, parse, showcase
 
 from ..model.composition import Term, edited, terms, without
-from ..qt_utils import signals_blocked
+from ..qt_utils import breakable, signals_blocked
 
 TOGGLE_TEXT = "Compose: run this expression instead of the Experts and Reward panels"
 PRESETS_PLACEHOLDER = "Presets…"
 DEFAULT_TEXT = showcase()["a sphere with a hole"]
 WEIGHT_LIMIT = MAX_WEIGHT - 0.01
+EXCERPT = 24  # characters of the text shown around an error (a line that cannot wrap)
 
 
 class ComposePanel(QWidget):
@@ -48,7 +49,7 @@ class ComposePanel(QWidget):
         self.committed: str | None = None  # the last text emitted
         self.rows: list[tuple[Term, QCheckBox, QDoubleSpinBox, list[QDoubleSpinBox]]] = []
         layout = QVBoxLayout(self)
-        self.toggle = QCheckBox(TOGGLE_TEXT.replace(" of the", " of\nthe"))  # narrow docks
+        self.toggle = QCheckBox(TOGGLE_TEXT.replace(" of the", "\nof the"))  # narrow docks
         self.toggle.setObjectName("composeToggle")
         self.toggle.setToolTip("Runs sample the expression's product (and its mixture, for "
                                "'|'); the Experts and Reward panels are not used")
@@ -164,6 +165,7 @@ class ComposePanel(QWidget):
     # ------------------------------------------------------------------ showing
     def _show_valid(self, text: str) -> None:
         self.text, self.error = text, None
+        self.status.setToolTip("")
         count = len(branches(parse(text)))
         self.status.setText(f"<b>{html.escape(text, quote=False)}</b><br>{count} branch"
                             f"{'es' if count != 1 else ''}"
@@ -171,11 +173,19 @@ class ComposePanel(QWidget):
                                if count > 1 else ""))
 
     def _show_error(self, text: str, err: ExpressionError) -> None:
+        """The error, wrapped, over the text around it with a caret under the offending
+        character: an excerpt of the text (a line of its own cannot wrap), the whole in the
+        tooltip."""
         self.error = err
-        caret = " " * min(err.position, len(text)) + "^"
-        message = html.escape(str(err), quote=False)
+        at = min(err.position, len(text))
+        start = max(0, min(at - EXCERPT // 2, len(text) - EXCERPT))
+        before, after = "…" * (start > 0), "…" * (start + EXCERPT < len(text))
+        excerpt = before + text[start:start + EXCERPT] + after
+        caret = " " * (len(before) + at - start) + "^"
+        message = html.escape(breakable(str(err)), quote=False)
         self.status.setText(f"<span style='color:#e57373'>{message}</span>"
-                            f"<pre>{html.escape(text, quote=False)}\n{caret}</pre>")
+                            f"<pre>{html.escape(excerpt, quote=False)}\n{caret}</pre>")
+        self.status.setToolTip(f"{err}\n{text}")
 
     def _rebuild_rows(self) -> None:
         if self.rows_widget is not None:

@@ -232,6 +232,9 @@ class MarkStrip(QGraphicsWidget):
             painter.drawLine(QPointF(x, bottom - 3), QPointF(x, bottom))
 
 
+MIN_DATA_HEIGHT = 64  # px of a statistics plot's data area, at least
+
+
 def short(text: str) -> str:
     return text if len(text) <= SHORT_LABEL else text[:SHORT_LABEL - 1] + "…"
 
@@ -255,7 +258,7 @@ class StatPlot(pg.PlotItem):
         self.setLabel("bottom", xlabel)
         # no grid: pyqtgraph draws it with the axes, whose text is then redrawn with every
         # change in the data area (a cursor move, a new point)
-        self.setMinimumHeight(110)
+        self.vb.setMinimumHeight(MIN_DATA_HEIGHT)  # below legend and marks; a tall tab scrolls
         self.setMenuEnabled(False)
         for side in ("left", "bottom", "right"):
             self.getAxis(side).enableAutoSIPrefix(False)  # "x0.001" reads worse than 0.4

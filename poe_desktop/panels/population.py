@@ -38,6 +38,12 @@ from ..view.gl_points import rim_strength, rim_tone
 
 TILE_PIXELS = 112  # each tile's picture; it is scaled to the space the panel has
 MIN_INTERVAL_S = 0.5  # tiles are redrawn at most twice a second, as the plots are
+# A frame not due yet is drawn by the next `show_frame` once due, in the same pass as the
+# view's redraw (one composition of the window), or after this much more if none comes
+CATCH_UP_S = 0.3
+# A tile shows at most this many of its points (every k-th): more look the same at its size
+TILE_POINTS = 512
+RENDER_SLICE_S = 0.012  # tiles rendered in one pass of the event loop, then it answers
 LABEL_HEIGHT = 16
 LABELLED_SIDE = 30  # tiles smaller than this get no label row (their tooltip says it)
 LEGEND_LINE = 15  # a composed run's legend: a line a branch, above the tiles
@@ -75,6 +81,7 @@ class PopulationPanel(QWidget):
         self.setMouseTracking(True)
         self._rendered_at = -math.inf
         self._timer = QTimer(self, singleShot=True, timeout=self._render_pending)
+        self._rendering = None  # (frame, its tiles so far) while a render spans passes
         self.background, self.foreground = QColor(16, 16, 20), QColor(200, 200, 210)
         self.tile_background = QColor(*BACKGROUND)
 
@@ -85,7 +92,7 @@ class PopulationPanel(QWidget):
         self.background, self.foreground = pg.mkColor(background), pg.mkColor(foreground)
         self.tile_background = pg.mkColor(tile_background if tile_background is not None
                                           else background)
-        self.drawn = None  # the tiles' background changed: render them again
+        self.drawn = self._rendering = None  # the tiles' background changed: render again
         self._render_pending()
         self.update()
 
@@ -99,12 +106,14 @@ class PopulationPanel(QWidget):
             return
         wait = self._rendered_at + MIN_INTERVAL_S - time.monotonic()
         if wait <= 0:
+            self._timer.stop()
             self._render_pending()
         elif not self._timer.isActive():
-            self._timer.start(int(wait * 1000) + 1)
+            self._timer.start(int((wait + CATCH_UP_S) * 1000) + 1)
 
     def clear(self) -> None:
         self._timer.stop()
+        self._rendering = None
         self.frame = self.drawn = None
         self.tiles, self.weights = [], np.zeros(0)
         self.branches, self.branch_names = None, []
@@ -117,11 +126,23 @@ class PopulationPanel(QWidget):
         self.update()
 
     def _render_pending(self) -> None:
+        """Render the asked-for frame's tiles: as many as RENDER_SLICE_S allows now, the rest
+        in the next passes of the event loop (a big population, 64 x 2048 say, takes longer
+        than a frame of the UI); the tiles on screen change when all are ready."""
         if not self.isVisible() or self.frame is self.drawn:
             return  # hidden: rendered when shown (showEvent)
         frame = self.frame
+        if self._rendering is None or self._rendering[0] is not frame:
+            self._rendering = (frame, [])  # a newer frame replaces one half-rendered
         particles = getattr(frame, "particles", None)
-        self.tiles = [] if particles is None else [self._tile(c) for c in particles]
+        done, started = self._rendering[1], time.perf_counter()
+        while particles is not None and len(done) < len(particles):
+            done.append(self._tile(particles[len(done)]))
+            if time.perf_counter() - started > RENDER_SLICE_S and len(done) < len(particles):
+                QTimer.singleShot(0, self._render_pending)
+                return
+        self._rendering = None
+        self.tiles = done if particles is not None else []
         self.weights = normalised_weights(frame.log_weights) if self.tiles else np.zeros(0)
         self.log_weights = relative_log_weights(frame.log_weights)
         self.founders = self._founders(frame) if self.tiles else None
@@ -137,7 +158,8 @@ class PopulationPanel(QWidget):
         """One particle's tile on the tiles' background; a point whose colour is close to
         its lightness gets an outline (the 3-D view's rim), never another colour."""
         ground = np.array(self.tile_background.getRgb()[:3], dtype=np.float64)
-        outline = rim_strength(np.asarray(cloud)[:, 3:6], ground / 255.0)
+        cloud = np.asarray(cloud)[::math.ceil(len(cloud) / TILE_POINTS) or 1]
+        outline = rim_strength(cloud[:, 3:6], ground / 255.0)
         return _qimage(render_cloud(cloud, TILE_PIXELS, background=ground, outline=outline,
                                     outline_rgb=255.0 * np.array(rim_tone(ground / 255.0))))
 

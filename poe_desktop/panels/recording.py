@@ -71,6 +71,7 @@ class RecordingPanel(QWidget):
         super().__init__(parent)
         self.armed = False  # a recording ended with its run, and keep-armed is on
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow dock: below
         self.format = combo("recordFormatCombo", list(FORMATS))
         self.format.setToolTip("What Record writes: an MP4 video, an animated GIF or a "
                                "folder of numbered PNG frames")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from poe_engine.errors import InputError
 from poe_engine.reward import DEFAULT_STRENGTH, parse_color
 
+from ..qt_utils import breakable, scroll_into_view
 from .common import ExactSpinBox
 
 REWARD_COLORS = {"red": "#e0433a", "green": "#3cb554", "blue": "#3f6fe0", "white": "#f2f2f2"}
@@ -118,9 +119,11 @@ class RewardPanel(QWidget):
         """The colour typed in the text field, or why it is not one (under the field)."""
         try:
             self.set_color(self.name_edit.text())
-        except InputError as err:
-            self.name_error.setText(str(err))
+        except InputError as err:  # wrapped, however long a word it quotes, and in view
+            self.name_error.setText(breakable(str(err)))
+            self.name_error.setToolTip(str(err))
             self.name_error.show()
+            scroll_into_view(self.name_error)
             return False
         self.name_error.hide()
         return True

@@ -7,10 +7,11 @@ import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QPushButton, QWidget
 
+from poe_engine.applies import inapplicable
 from poe_engine.precision import PRECISIONS
 from poe_engine.samplers import SAMPLERS, SamplerSettings
 
-from .advanced import FIELDS, AdvancedSettings, inapplicable, show_applicable
+from .advanced import FIELDS, AdvancedSettings, show_applicable
 from .common import ExactSpinBox, combo, spin
 
 # The particle system's settings, in the panel's "Particle system" group.

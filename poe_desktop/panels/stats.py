@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWid
 from ..model.population import LOG_FLOOR, relative_log_weights
 from ..model.stats_series import FrameSeries, distinct_per_row, nice_range
 from .compose_plots import CompositionPlots
+from .pinned_plots import PinnedCurves
 from .plot_export import add_export_menu, export_plot
 from .plot_zoom import reset_on_double_click, reset_zoom
 from .plots import PlotColumn, StatPlot, add_right_view
@@ -91,6 +92,7 @@ class StatsPanel(QWidget):
         self.config_source: Callable[[], dict | None] | None = None
         self._config_read_for = None  # the first frame of the run whose settings were read
         self.tabs.currentChanged.connect(lambda _: self._draw_stale())
+        self.pinned = PinnedCurves(self)  # a pinned run's curves, dashed (set_pinned)
         self._fit_columns()
 
     # ------------------------------------------------------------------ construction
@@ -180,6 +182,8 @@ class StatsPanel(QWidget):
         self.threshold = float(fraction) if ok else None
         self.threshold_note = " (unused: paper weighting)" if config.get(
             "weighting") == "paper" else ""
+        if config.get("sampler") == "euler":  # no particle system: nothing resamples
+            self.threshold, self.threshold_note = None, "no resampling (Euler)"
         particles = config.get("particles")
         if isinstance(particles, int) and particles > 0 and not self.series.count:
             self._set_particles(particles)
@@ -194,14 +198,11 @@ class StatsPanel(QWidget):
         for curve in (self.ess_curve, self.resample_marks, self.radial_curve, self.off_curve,
                       self.chamfer_curve, self.scale_curve, self.acceptance_curve,
                       self.log_z_curve, self.genealogy_lines, self.lineage_lines,
-                      self.ancestors_curve):
+                      self.ancestors_curve, *self.reward_curves):  # kept for a run as big
             curve.setData([], [])
-        for curve in self.reward_curves:
-            self.rewards_plot.removeItem(curve)
         for plot in self.plots:  # a new run: no zoom left over from the last one
             reset_zoom(plot)
         self._fit_columns()
-        self.reward_curves.clear()
         self.weight_bars.setOpts(x=[], height=[])
         self.selected_bar.setOpts(x=[], height=[])
         self.weight_plot.set_title(WEIGHTS_TITLE)
@@ -212,6 +213,14 @@ class StatsPanel(QWidget):
             plot.set_cursor(None)
             plot.clear_marks()
         self.marks.clear()
+
+    def set_pinned(self, frames: Sequence | None) -> None:
+        """Draw a pinned run's `frames` dashed beside the current run's (None: none)."""
+        self.pinned.show(frames)
+        self._particles_shown, self._version = None, self._version + 1
+        for tab in range(3) if self.series.count else []:  # ranges that hold both
+            self._draw_tab(tab)
+        self._fit_columns()
 
     def update_from(self, frames: Sequence, all_tabs: bool = True) -> None:
         """Plot the frames not plotted yet. The tab on screen is redrawn; the others now
@@ -324,15 +333,17 @@ class StatsPanel(QWidget):
 
     def _set_steps(self, steps: int) -> None:
         for plot in self.step_plots:
-            plot.set_x_range(1, max(steps, 2))
+            plot.set_x_range(1, max(steps, self.pinned.steps, 2))
 
     def _set_particles(self, particles: int) -> None:
-        if self._particles_shown == (particles, self.threshold, self.threshold_note):
+        shown = (particles, self.threshold, self.threshold_note, self.pinned.particles)
+        if self._particles_shown == shown:
             return
-        self._particles_shown = (particles, self.threshold, self.threshold_note)
-        self.ess_plot.set_y_range(0.0, float(particles))
+        self._particles_shown = shown
+        both = float(max(particles, self.pinned.particles))  # a pinned run's curves too
+        self.ess_plot.set_y_range(0.0, both)
         self.genealogy_plot.set_y_range(-0.5, particles - 0.5)
-        self.ancestors_plot.set_y_range(0.0, float(particles))
+        self.ancestors_plot.set_y_range(0.0, both)
         if self.threshold is not None:
             value = self.threshold * particles
             self.threshold_line.setValue(value)
@@ -340,7 +351,9 @@ class StatsPanel(QWidget):
             self.ess_plot.legend_row.rename(2, f"resample below {value:g}{self.threshold_note}")
         else:
             self.threshold_line.hide()
-            self.ess_plot.legend_row.rename(2, "resample below –")
+            euler = self.threshold_note.startswith("no resampling")
+            self.ess_plot.legend_row.rename(2, self.threshold_note if euler else
+                                            "resample below –")
 
     def _frame_axes(self) -> np.ndarray:
         s = self.series
@@ -360,6 +373,7 @@ class StatsPanel(QWidget):
         distances = np.concatenate([s.radial_error, s.chamfer])
         distances = distances[np.isfinite(distances)]
         high = float(distances.max()) if distances.size else 1.0
+        high = max(high, self.pinned.highest("radial_error", "chamfer"))
         self.fidelity_plot.set_y_range(*nice_range(0.0, high, floor_zero=True))
         if self._cursor_frame is None:  # nothing on the timeline yet: the newest weights
             self.show_weights(s.newest)
@@ -374,12 +388,14 @@ class StatsPanel(QWidget):
             curve.setData(steps[known], values[known])
         known = s.log_z[np.isfinite(s.log_z)]
         self.log_z_plot.set_title(LOG_Z_TITLE + ("" if known.size else MISSING))
+        known = np.concatenate([known, self.pinned.values("log_z")])
         if known.size:
             self.log_z_plot.set_y_range(*nice_range(float(known.min()), float(known.max())))
         count = s.particles if s.rewards_seen else 0
         self.rewards_plot.set_title(REWARDS_TITLE + ("" if count else MISSING))
-        while len(self.reward_curves) > count:
-            self.rewards_plot.removeItem(self.reward_curves.pop())
+        if len(self.reward_curves) != count:  # another population: its own hues
+            while self.reward_curves:
+                self.rewards_plot.removeItem(self.reward_curves.pop())
         while len(self.reward_curves) < count:
             color = pg.intColor(len(self.reward_curves), hues=max(count, 1), alpha=200)
             self.reward_curves.append(self.rewards_plot.plot(pen=pg.mkPen(color, width=1)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
-from ..qt_utils import signals_blocked
+from ..qt_utils import hold_size, signals_blocked
 from .sampler import PACES, pace_combo
 
 NO_RUN = "no run yet"
@@ -35,7 +35,7 @@ class TimelineBar(QWidget):
         self.slider.setToolTip(SLIDER_TIP)
         self.slider.valueChanged.connect(self.stepChosen)
         self.label = QLabel(NO_RUN)
-        self.label.setMinimumWidth(150)
+        hold_size(self.label, "step 9999 / 9999 · t 0.000")
         self.label.setToolTip("The step on screen and its noise level t")
         # the slider's ends in t: a run goes from noise to the clean cloud
         self.t_start, self.t_end = QLabel("t 1"), QLabel("t 0")

@@ -1,5 +1,5 @@
-"""The run toolbar: Run, Pause, Stop, Step, Reset, Record and the point size. Its actions
-say what the user did; the window decides what that means for a run."""
+"""The run toolbar: Run, Pause, Stop, Step, Reset, Record, Pin this run and the point size.
+Its actions say what the user did; the window decides what that means for a run."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from ..qt_utils import with_shortcut
 
 RUN_TIP = "Start a run with the panels' settings"
 RESUME_TIP = "Go on with the paused run"
+PIN_TIP = ("Keep this run: the next run plays beside it, in two views with linked cameras, "
+           "its statistics dashed on the same plots, what differs in the status bar")
+UNPIN_TIP = "Forget the pinned run: back to one view"
 
 
 class RunToolbar(QToolBar):
@@ -31,6 +34,9 @@ class RunToolbar(QToolBar):
         self.record_action = self._action(
             "● Record", "recordButton", "Record every step of the 3-D view (see the Recording "
             "panel)", checkable=True)
+        self.pin_action = self._action("Pin this run", "pinRunButton", PIN_TIP, checkable=True)
+        self.pin_action.setObjectName("pinRunAction")
+        self.pin_action.setEnabled(False)  # until a run has ended (set_pin)
         self.addSeparator()
         self.addWidget(QLabel(" point size "))
         self.point_size = QDoubleSpinBox()
@@ -63,3 +69,11 @@ class RunToolbar(QToolBar):
         self.pause_action.setEnabled(running)
         self.stop_action.setEnabled(running)
         self.step_action.setEnabled(not running or paused)
+
+    def set_pin(self, can_pin: bool, pinned: bool) -> None:
+        """Pin this run is enabled where a finished or stopped run can be pinned, or one is
+        pinned (then it reads Unpin)."""
+        self.pin_action.setChecked(pinned)
+        self.pin_action.setText("Unpin" if pinned else "Pin this run")
+        self.pin_action.setToolTip(UNPIN_TIP if pinned else PIN_TIP)
+        self.pin_action.setEnabled(pinned or can_pin)

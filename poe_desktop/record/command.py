@@ -4,7 +4,9 @@ It runs the sampler in this thread, renders every step in an offscreen 3-D view
 and encodes MP4, GIF or a folder of PNGs. `--grid experts` puts each generative
 expert alone (Euler) beside their product (AIS); `--grid colors` the product
 steered to red, green and blue; every panel with the expert weights and the steering of
-the options or --config file (`grid_job`). It needs a display or Xvfb for OpenGL.
+the options or --config file (`grid_job`). `--compare A.json B.json`: two runs side by
+side, what differs between them as the title (compare.py). It needs a display or Xvfb
+for OpenGL.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ from poe_engine.weights import WeightsError
 from ..gui_gc import collect_if_due, collected_on_gui_thread
 from ..model.look import DEFAULT_LOOK, POINT_SIZE_RANGE, Look, look_from_dict, read_look
 from ..model.pacing import MIN_RUN_SECONDS, frames_per_step, pacing_note
+from ..model.run_diff import pinned_index
 from ..qt_utils import display_available, qimage_to_array
+from .compare import PANEL_SIZE, band_height, compare_jobs, titled
 from .encoders import DEFAULT_FPS
 
 NO_DISPLAY = ("poe-desktop record: OpenGL needs a display; none was found (DISPLAY and "
@@ -90,6 +94,9 @@ def build_parser() -> Parser:
     p.add_argument("--no-overlay", action="store_true", help="no step/experts/reward/ESS text")
     p.add_argument("--grid", choices=("experts", "colors", "compose"),
                    help="a titled comparison grid (compose: the gallery of compositions)")
+    p.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                   help="two runs (configurations .json, or runs' .npz) side by side in one "
+                   "video, what differs between them as its title")
     p.add_argument("--point-size", type=number(*POINT_SIZE_RANGE), default=None,
                    help=f"cube units, {POINT_SIZE_RANGE[0]:g} to {POINT_SIZE_RANGE[1]:g} "
                    f"(default: the look's, {DEFAULT_LOOK.point_size:g})")
@@ -153,14 +160,17 @@ def run_panels(args: argparse.Namespace, experts: dict | None = None,
     elif args.grid == "colors":
         jobs = [grid_job(f"product → {colour}", "ais", experts, config, events,
                          partial(_coloured, colour)) for colour in ("red", "green", "blue")]
+    elif args.compare:
+        jobs = compare_jobs(args, experts, device, parse_args)
     elif args.grid == "compose":
         jobs = [(title, "ais", build_mixture(text, experts, args.strength), [])
                 for title, text in GALLERY.items()]
     else:
         jobs = [("", args.sampler, composition, events)]
     panels = []
-    for title, sampler, composition, events in jobs:
-        result = run(composition, settings, sampler, args.seed, device, events=events)
+    for title, sampler, composition, events, *own in jobs:  # (a comparison's: settings, seed)
+        job_settings, seed = own or (settings, args.seed)
+        result = run(composition, job_settings, sampler, seed, device, events=events)
         denoised = None
         if getattr(args, "drawn_look", None) is not None and args.drawn_look.cloud == "x0":
             denoised = [r.denoised.float().cpu().numpy() for r in result.records]
@@ -176,16 +186,19 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
     from .encoders import BackgroundEncoder, padding_note, parse_size
     from .recorder import FrameInfo, OffscreenView, burn_text, compose_grid, overlay_lines, turned
 
-    size = parse_size(args.size or (GRID_PANEL_SIZE if args.grid else "800x800"))
+    grid, title = args.grid or args.compare, getattr(args, "compare_title", None)
+    size = parse_size(args.size or (PANEL_SIZE if args.compare else GRID_PANEL_SIZE
+                                    if args.grid else "800x800"))
     look = args.drawn_look
     columns = GALLERY_COLUMNS if args.grid == "compose" else len(panels)
     rows = -(-len(panels) // columns)
-    frame_size = (size[0] * columns, size[1] * rows)
+    band = band_height(size[1]) if title else 0  # --compare: what differs, above
+    frame_size = (size[0] * columns, size[1] * rows + band)
     note = padding_note(args.out, frame_size)
     if note:
         print(f"poe-desktop record: note: {note}", file=sys.stderr)
     fps = args.fps or DEFAULT_FPS  # --fps given: each step one frame
-    steps = len(panels[0].trajectory)
+    steps = max(len(p.trajectory) for p in panels)  # a comparison's may differ
     repeats = 1 if args.fps else frames_per_step(steps, fps)
     print(f"poe-desktop record: {pacing_note(steps, fps, repeats)}"
           + ("" if args.fps else " (--fps N shows each step once)"), file=sys.stderr)
@@ -193,11 +206,12 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
     view = OffscreenView(size)
     last = None
     try:
-        for k in range(len(panels[0].trajectory)):
-            step_look = turned(look, k) if args.turntable else look
+        for step in range(steps):
+            step_look = turned(look, step) if args.turntable else look
             images = []
             for p in panels:
                 tr = p.trajectory
+                k = pinned_index(step, steps, len(tr), len(tr))  # the same share of each
                 image = view.draw(step_look, tr.clouds[k],
                                   previous=tr.clouds[k - 1][:, :3] if k else None,
                                   denoised=p.denoised[k] if p.denoised else None,
@@ -208,8 +222,10 @@ def record(args: argparse.Namespace, panels: list[Panel]) -> str:
                                      tr.reward[k], float(tr.ess[k]), tr.log_weights.shape[1])
                     burn_text(image, overlay_lines(info), theme=step_look.view_theme)
                 images.append(image)
-            frame = images[0] if not args.grid else compose_grid(
+            frame = images[0] if not grid else compose_grid(
                 images, [p.title for p in panels], columns, theme=step_look.view_theme)
+            if title:
+                frame = titled(frame, title, band, step_look.view_theme)
             last = qimage_to_array(frame)
             for _ in range(repeats):
                 encoder.submit(last)
@@ -273,4 +289,10 @@ def main(argv: list[str]) -> int:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Options, with a --config file's values as defaults (explicit options win)."""
-    return parse_with_config(build_parser(), argv)
+    parser = build_parser()
+    args = parse_with_config(parser, argv)
+    if args.compare and (args.config or args.grid):
+        parser.error(f"--compare takes its two runs' settings from its files: give it without "
+                     f"{'--config' if args.config else '--grid'}")
+    args.argv = list(argv)
+    return args

@@ -154,3 +154,34 @@ def apply_camera_state(view, values: object) -> list[str]:
             view.opts["fov"] = PERSPECTIVE_FOV  # the distance is the perspective's
         view.setCameraPosition(**accepted)
     return rejected
+
+
+# ------------------------------------------------------------------ linked cameras
+CAMERA_KEYS = ("distance", "elevation", "azimuth", "fov")
+
+
+def camera_key(view) -> tuple:
+    """The camera of `view` as a tuple: equal tuples, the same picture of the same scene."""
+    c = view.opts["center"]
+    return (*(float(view.opts[k]) for k in CAMERA_KEYS), float(c.x()), float(c.y()),
+            float(c.z()))
+
+
+def copy_camera(source, target) -> None:
+    """Put `source`'s camera on `target` (nothing where it is already there)."""
+    if camera_key(source) == camera_key(target):
+        return
+    c = source.opts["center"]
+    target.opts["fov"] = source.opts["fov"]
+    target.setCameraPosition(pos=Vector(c.x(), c.y(), c.z()),
+                             distance=source.opts["distance"],
+                             elevation=source.opts["elevation"],
+                             azimuth=source.opts["azimuth"])
+
+
+def link_cameras(a, b) -> None:
+    """Orbiting, zooming or panning either view (CloudViews: `cameraMoved`) moves the
+    other with it; `b` takes `a`'s camera now."""
+    copy_camera(a, b)
+    a.cameraMoved.connect(lambda: copy_camera(a, b))
+    b.cameraMoved.connect(lambda: copy_camera(b, a))

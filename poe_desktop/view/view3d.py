@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QWidget
 
 from ..qt_utils import qimage_to_array
 from .axes import AxesOverlay
-from .camera import PERSPECTIVE_FOV, orthographic, set_fov
+from .camera import PERSPECTIVE_FOV, camera_key, orthographic, set_fov
 from .gl_points import ShadedPointsItem
 from .view_image import render_view, valid_scale, write_image
 
@@ -107,6 +107,7 @@ class CloudView(gl.GLViewWidget):
     optionsChanged = Signal()
     painted = Signal(float)  # seconds from the start of a paint to its frame on screen
     emptyChanged = Signal(bool)  # the view lost its cloud (True: Reset) or got one
+    cameraMoved = Signal()  # the camera changed (an orbit, a zoom, a preset): camera.link
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -122,6 +123,7 @@ class CloudView(gl.GLViewWidget):
         self.last_save_error: str | None = None
         self.image_options = {"scale": 2, "transparent": False}  # Save view image's last
         self._paint_started: float | None = None
+        self._camera_said: tuple | None = None  # the camera `cameraMoved` last said
         self.frameSwapped.connect(self._on_frame_swapped)
 
         # 'additive' items draw without depth writes, so faint lines never hide points.
@@ -155,6 +157,17 @@ class CloudView(gl.GLViewWidget):
     def reset_camera(self) -> None:
         self.opts["fov"] = PERSPECTIVE_FOV
         self.setCameraPosition(pos=Vector(*CENTER), **CAMERA)
+
+    def update(self) -> None:
+        """Repaint later; a camera changed since the last call says so (`cameraMoved`):
+        pyqtgraph's orbit, pan, zoom and setCameraPosition all end here."""
+        super().update()
+        if "center" not in getattr(self, "opts", {}):  # still being built
+            return
+        key = camera_key(self)
+        if key != getattr(self, "_camera_said", None):
+            self._camera_said = key
+            self.cameraMoved.emit()
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """A drag to orbit leaves an axis preset's orthographic look for the perspective."""

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from ..model.colour_by import Colouring, previous_positions
@@ -27,6 +27,7 @@ from ..model.frames import Frame
 from ..model.look import DEFAULT_LOOK, Look
 from ..model.pacing import DrawBudget
 from ..panels import PopulationPanel, StatsPanel, TimelineBar
+from ..qt_utils import hold_size
 from ..view.draw import draw_cloud
 from ..view.view3d import CloudView
 
@@ -36,6 +37,7 @@ NO_COST = "– expert calls"
 COST_TIP = ("What the run has spent on the experts so far: grouped expert calls (one "
             "evaluation of the product, every expert in it at once)")
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
+CATCH_UP_S = 0.3  # how long an update of the plots that is due waits for a redraw to join
 
 
 class FrameDisplay(QObject):
@@ -70,6 +72,11 @@ class FrameDisplay(QObject):
                            (self.device_label, "Where the sampler runs"),
                            (self.cost_label, COST_TIP)):
             label.setToolTip(tip)
+        for label, widest in ((self.step_label, "step 9999 of 9999"), (self.t_label, "t 0.000"),
+                              (self.rate_label, "999.9 steps/s · 9999 s left"),
+                              (self.cost_label, "99999 expert calls"),
+                              (self.device_label, "device cuda:0 · 2 thread(s)")):
+            hold_size(label, widest)
         self.progress = QProgressBar()
         self.progress.setObjectName("runProgress")
         self.progress.setMaximumWidth(180)
@@ -87,9 +94,13 @@ class FrameDisplay(QObject):
         self.device = device
         self.device_label.setText(f"device {device}")
 
-    def frame_added(self) -> None:
-        """A frame reached `frames`: drawn at the next tick."""
+    def frame_added(self, frame: Frame | None = None) -> None:
+        """A frame reached `frames`: drawn at the next tick. Its fidelity, which the plots
+        show, is computed now on a pool thread, not on this one when they draw it (at 2048
+        points that takes about 0.1 s, a stall of the UI)."""
         self._dirty = True
+        if frame is not None and self.stats.isVisible() and not frame.metrics.done:
+            QThreadPool.globalInstance().start(frame.metrics.get)
 
     def _on_tick(self) -> None:
         """The newest frame, at most as often as the draw budget allows."""
@@ -102,6 +113,7 @@ class FrameDisplay(QObject):
             return
         self._dirty = False
         self._drawn_at = time.perf_counter()
+        self.stats.series.wait_for_lazy = False  # those ready (frame_added); flush: all
         self.timeline.set_count(len(self.frames), follow=self._follow)
         if self._follow:
             self.show_frame(len(self.frames) - 1)
@@ -150,15 +162,20 @@ class FrameDisplay(QObject):
     def update_stats(self, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._stats_at >= STATS_INTERVAL_S:
+            self._stats_timer.stop()
             self._stats_at = now
             # the tab on screen now; at a run's end (force) every tab
             self.stats.update_from(self.frames, all_tabs=force)
-        elif not self._stats_timer.isActive():  # so that the last steps before a pause show
-            self._stats_timer.start(int(1000 * (self._stats_at + STATS_INTERVAL_S - now)) + 1)
+        elif not self._stats_timer.isActive():
+            # the next redraw of the view updates them once due, in the same composition of
+            # the window; this, if none comes (so that the last steps before a pause show)
+            due = self._stats_at + STATS_INTERVAL_S + CATCH_UP_S - now
+            self._stats_timer.start(int(1000 * due) + 1)
 
     def flush(self) -> None:
         """The last frames and the plots, at once (a run ended)."""
         self.draw_pending()
+        self.stats.series.wait_for_lazy = True
         self.update_stats(force=True)
 
     def show_frame(self, index: int) -> None:
@@ -237,7 +254,9 @@ class FrameDisplay(QObject):
         if self.population is not None:
             self.population.clear()
         self.timeline.clear()
+        self.progress.setUpdatesEnabled(False)  # reset() repaints at once (see draw_pending)
         self.progress.reset()  # no value: the bar shows no progress, no "0 %"
+        self.progress.setUpdatesEnabled(True)
         self.frameShown.emit(None)
 
     def stop(self) -> None:

@@ -106,21 +106,21 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s, ep, rp = self.session, self.experts_panel, self.reward_panel
-        for action, slot in [(self.run_action, self.run), (self.pause_action, self.toggle_pause),
-                             (self.stop_action, self.stop), (self.step_action, self.step),
-                             (self.reset_action, self.reset)]:
-            action.triggered.connect(slot)
-        self.record_action.toggled.connect(self.set_recording)
-        self.toolbar.point_size.valueChanged.connect(self.view3d.set_point_size)
-        s.frameAdded.connect(lambda f: (self.display.frame_added(), self.stepArrived.emit(f.index)))
-        s.finished.connect(self._on_finished)
-        s.pausedAt.connect(lambda _: self.pause_action.setChecked(True))
-        s.steered.connect(self.stats_panel.mark_change)
-        s.problem.connect(self.report_problem)
-        s.message.connect(self.statusBar().showMessage)
-        s.stateChanged.connect(self._update_controls)
-        s.recordingStopped.connect(lambda: set_checked_quietly(self.record_action, False))
-        self.sampler_panel.paceChanged.connect(s.set_pace)
+        for signal, slot in [
+                (self.run_action.triggered, self.run), (self.stop_action.triggered, self.stop),
+                (self.pause_action.triggered, self.toggle_pause),
+                (self.step_action.triggered, self.step), (self.reset_action.triggered, self.reset),
+                (self.record_action.toggled, self.set_recording),
+                (self.toolbar.point_size.valueChanged, self.view3d.set_point_size),
+                (s.frameAdded, lambda f: (self.display.frame_added(f),
+                                          self.stepArrived.emit(f.index))),
+                (s.finished, self._on_finished), (s.steered, self.stats_panel.mark_change),
+                (s.pausedAt, lambda _: self.pause_action.setChecked(True)),
+                (s.problem, self.report_problem), (s.message, self.statusBar().showMessage),
+                (s.stateChanged, self._update_controls),
+                (s.recordingStopped, lambda: set_checked_quietly(self.record_action, False)),
+                (self.sampler_panel.paceChanged, s.set_pace)]:
+            signal.connect(slot)
         connect_steering(ep, rp, s)
 
     # ------------------------------------------------------------------ the session's state

@@ -6,6 +6,7 @@ and a tooltip on every control, the Experts and Reward panels that follow the ti
 from __future__ import annotations
 
 from ..view.hint import ViewHint
+from .compare import install_compare
 from .compose_wiring import install_compose
 from .fit import fit_to_screen, scroll_docks
 from .help import add_help_actions
@@ -73,6 +74,7 @@ def setup_window(window) -> None:
     window.selection = ParticleSelection(window)  # a Population tile shown in the view
     add_help_actions(window)
     add_theme_menu(window)
+    install_compare(window)  # Pin this run: the next run beside it (window.comparison)
     fill_tooltips(window)
     install_hint(window)
     restore_window(window)

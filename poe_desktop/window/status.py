@@ -1,8 +1,14 @@
 """What the status bar says about a run beyond its frames (display.py shows those): that
 a run is paused and after which step, and that a reward colour chosen late in a run may
-not be reached. Reset clears the bar through `FrameDisplay.clear`."""
+not be reached. Reset clears the bar through `FrameDisplay.clear`. Every message fits its
+room: one longer than the room the bar's permanent widgets leave is drawn elided, its
+whole text in the bar's tooltip (`ElidedMessages`)."""
 
 from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QSizeGrip, QStatusBar, QStyle, QStyleOption, QWidget
 
 # Below this noise level a cloud's colour has mostly settled (t = 1 is noise, t = 0 the
 # clean cloud): a new reward colour can then still reweight the particles, but their
@@ -30,9 +36,82 @@ def late_color_message(frames, color: str) -> str | None:
             "the cloud's colour has mostly settled, so it may not reach the new colour")
 
 
+def permanent_widgets(bar: QStatusBar) -> list[QWidget]:
+    """The widgets shown in the bar beside its message (all of this app's are permanent)."""
+    return [w for w in bar.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if w.isVisible() and not isinstance(w, QSizeGrip) and not w.isWindow()]
+
+
+def message_rect(bar: QStatusBar) -> QRect:
+    """Where the bar draws its message: from its left margin to its first permanent
+    widget (or its size grip, or its right margin), as QStatusBar itself measures it."""
+    left, right = 6, bar.width() - 12
+    grip = bar.findChild(QSizeGrip)
+    if grip is not None and grip.isVisible():
+        right = grip.x()
+    for widget in permanent_widgets(bar):
+        right = min(right, widget.x() - 2)
+    return QRect(left, 0, max(right - left, 0), bar.height())
+
+
+def shown_message(bar: QStatusBar) -> str:
+    """The bar's message as drawn: on one line, elided (…) to `message_rect`'s width."""
+    text = " ".join(bar.currentMessage().split("\n"))
+    return bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
+                                        message_rect(bar).width())
+
+
+class ElidedMessages(QObject):
+    """Draws a status bar's message elided where it does not fit (QStatusBar cuts it off at
+    its first permanent widget), the whole message then in the bar's tooltip. The message
+    itself stays whole (`currentMessage`, `messageChanged`)."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        super().__init__(bar)
+        self.bar, self.tip, self.drawn = bar, "", ""
+        bar.installEventFilter(self)
+        bar.messageChanged.connect(lambda _text: self.bar.update())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        if watched is self.bar and event.type() == QEvent.Type.Paint:
+            self.paint(event.rect())
+            return True
+        return False
+
+    def paint(self, region: QRect) -> None:
+        """What QStatusBar.paintEvent paints, the message elided."""
+        bar, style = self.bar, self.bar.style()
+        painter = QPainter(bar)
+        option = QStyleOption()
+        option.initFrom(bar)
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelStatusBar, option, painter, bar)
+        for widget in permanent_widgets(bar):
+            frame = widget.geometry().adjusted(-2, -1, 2, 1)
+            if region.intersects(frame):
+                item = QStyleOption()
+                item.rect, item.palette = frame, bar.palette()
+                style.drawPrimitive(QStyle.PrimitiveElement.PE_FrameStatusBarItem, item,
+                                    painter, widget)
+        shown = shown_message(bar)
+        if shown:
+            painter.setPen(bar.palette().windowText().color())
+            painter.drawText(message_rect(bar), Qt.AlignmentFlag.AlignLeading
+                             | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine, shown)
+        painter.end()
+        if shown != self.drawn:  # a part of the bar repainted: the rest shows the same text
+            self.drawn = shown
+            bar.update()
+        whole = bar.currentMessage()
+        tip = whole if shown != " ".join(whole.split("\n")) else ""
+        if tip != self.tip and bar.toolTip() in (self.tip, ""):  # never another's tooltip
+            self.tip = tip
+            bar.setToolTip(tip)
+
+
 def connect_status(window) -> None:
     """Keep `window`'s status bar true to its session (see the module's docstring)."""
     session, bar = window.session, window.statusBar()
+    window.elided_messages = ElidedMessages(bar)
 
     def show_pause_state(*_args) -> None:
         paused = session.running and session.paused
