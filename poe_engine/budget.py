@@ -5,8 +5,6 @@
   experts read x, y, z only and the colour expert and the reward r, g, b only, so a move of
   the colours needs neither axis expert: it costs no expert call. It evaluates a snapshot
   restricted to the experts that own no position (`colour_product`).
-- `heun_step`: Heun's second-order step of the product's ODE (two evaluations a level; the
-  last step, into t = 0 where the colour expert's velocity is singular, stays Euler's).
 - `PRESETS`: `classic`, the defaults before issue 21 (128 levels x (1 ODE step + 3
   Langevin moves), 509 grouped calls), and `default`, today's defaults.
 
@@ -27,18 +25,16 @@ from dataclasses import replace
 
 import torch
 
-from .moves import langevin_step, ode_step, tilted_langevin_steps
+from .moves import langevin_step, tilted_langevin_steps
 from .product import POSITIONS, Snapshot
-
-INTEGRATORS = ("euler", "heun")
 
 # Settings of the presets (SamplerSettings fields); a field they lack keeps its default.
 # `classic` is exactly the defaults before issue 21; `default` today's (a test checks).
 PRESETS = {
     "classic": {"steps": 128, "langevin_steps": 3, "colour_moves": 0, "time_grid": "uniform",
-                "integrator": "euler", "langevin_from": 1.0},
+                "langevin_from": 1.0},
     "default": {"steps": 16, "langevin_steps": 1, "colour_moves": 8, "time_grid": "uniform",
-                "integrator": "euler", "langevin_from": 0.25},  # SamplerSettings()'s
+                "langevin_from": 0.25},  # SamplerSettings()'s
 }
 
 
@@ -72,21 +68,3 @@ def colour_steps(
     for _ in range(n):
         x = langevin_step(colours, x, t, kappa, generator)
     return x, float("nan")
-
-
-def heun_step(product: Snapshot, x: torch.Tensor, t: float, t_next: float, scale: float):
-    """Heun's step from t to t_next: the Euler predictor, then the mean of the velocities at
-    both ends. Into t_next = 0 (the colour expert's velocity is singular there) Euler's."""
-    v = product.velocity(x, t)
-    predictor = x + (scale * (t_next - t)) * v
-    if t_next <= 0:
-        return predictor
-    return x + (0.5 * scale * (t_next - t)) * (v + product.velocity(predictor, t_next))
-
-
-def integrate(integrator: str, product: Snapshot, x: torch.Tensor, t: float, t_next: float,
-              scale: float) -> torch.Tensor:
-    """One step of the product's ODE by `integrator` (euler | heun)."""
-    if integrator == "heun":
-        return heun_step(product, x, t, t_next, scale)
-    return ode_step(product, x, t, t_next, scale)

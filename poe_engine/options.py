@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .budget import INTEGRATORS, PRESETS, preset_settings
+from .budget import PRESETS, preset_settings
 from .compose import build_mixture
 from .errors import InputError, number_problem, shown
 from .experts import parse_experts
@@ -227,8 +227,6 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-grid", choices=GRIDS, default=d.time_grid,
                    help="the levels: uniform | cosine (crowd at both ends) | quadratic "
                         "(crowd near t = 0)")
-    p.add_argument("--integrator", choices=INTEGRATORS, default=d.integrator,
-                   help="the ODE step: euler | heun (second order, two expert calls a level)")
     p.add_argument("--langevin-from", type=number(*limit["langevin_from"]),
                    default=d.langevin_from,
                    help="the --langevin moves run at the levels t <= this (1: every level)")

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .applies import AIS_ONLY, inapplicable
-from .budget import INTEGRATORS
 from .errors import InputError, check_number, cut, shown
 from .experts import AXES, EXPERT_NAMES, parse_experts
 from .expression import canonical, parse
@@ -58,15 +57,20 @@ CONFIG_KEYS = (
     "sampler", "experts", "reward", "strength", "seed", "particles", "points", "steps",
     "langevin", "kappa", "ode_scale", "ess_threshold", "resampling", "weighting", "schedule",
     "schedule_target", "resample_every", "kernel", "moves", "device", "precision", "layers",
-    "leapfrog", "compose", "colour_moves", "time_grid", "integrator", "langevin_from",
+    "leapfrog", "compose", "colour_moves", "time_grid", "langevin_from",
 )
+# Keys this version no longer reads: the one value they may hold (what every run now does),
+# and why another is refused. Heun's step was measured on the cost curve and did not pay.
+DROPPED_KEYS = {"integrator": ("euler", "Heun's step (integrator 'heun') was dropped: the "
+                               "cost curve showed it did not pay (docs/evaluations.md); "
+                               "this version steps Euler's only")}
 # What a configuration that lacks a key ran with, where that is not today's default: the
 # key came later than the file (a missing key means the behaviour from before it), and a
 # file must replay bit for bit as it ran.
 # So do the keys whose default changed later (steps, langevin: issue 21): a file that lacks
 # one ran with the default of its day, which today's writers never leave out.
 BEFORE_THE_KEY = {"schedule": "constant", "moves": "blind", "colour_moves": 0,
-                  "time_grid": "uniform", "integrator": "euler", "langevin_from": 1.0,
+                  "time_grid": "uniform", "langevin_from": 1.0,
                   "steps": 128, "langevin": 3}
 # Keys of /2 that no option sets: every expert's weight ({"x": 2.0, ...}), the sha256 of
 # each axis expert's weight file ({"x": "<64 hex digits>", ...}; a replay refuses other
@@ -81,8 +85,7 @@ _NUMBERS = ("strength", "kappa", "ode_scale", "ess_threshold", "schedule_target"
             "langevin_from")
 _CHOICES = {"sampler": tuple(SAMPLERS), "resampling": RESAMPLING, "weighting": WEIGHTING,
             "schedule": SCHEDULES, "kernel": KERNELS, "moves": MOVES, "device": DEVICES,
-            "precision": PRECISIONS, "layers": LAYERS, "time_grid": GRIDS,
-            "integrator": INTEGRATORS}
+            "precision": PRECISIONS, "layers": LAYERS, "time_grid": GRIDS}
 # The configuration keys of the sampler's settings, and the SamplerSettings field each
 # one names: the one place where `langevin` is `langevin_steps`.
 SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
@@ -93,7 +96,7 @@ SETTINGS_KEYS = {"particles": "particles", "points": "points", "steps": "steps",
                  "kernel": "kernel", "leapfrog": "leapfrog", "moves": "moves",
                  "precision": "precision", "layers": "layers",
                  "colour_moves": "colour_moves", "time_grid": "time_grid",
-                 "integrator": "integrator", "langevin_from": "langevin_from"}
+                 "langevin_from": "langevin_from"}
 # The configuration keys of the settings that may not apply (`applies.py`): a run's
 # configuration writes each of them as null where it did not apply (so that it records what
 # ran, and a null cannot pass for a key an older file lacks: that means `BEFORE_THE_KEY`'s
@@ -131,6 +134,10 @@ def check_config(config: dict, source: str = "configuration") -> dict:
     if version not in CONFIG_FORMATS:
         raise fail(f"not a run configuration (format {shown(version)}, "
                    f"expected {CONFIG_FORMAT!r})")
+    for key, (kept, why) in DROPPED_KEYS.items():
+        if config.get(key, kept) not in (kept, None):
+            raise fail(f"{key} {shown(config[key])}: {why}")
+    config = {k: v for k, v in config.items() if k not in DROPPED_KEYS}
     known = CONFIG_KEYS + (RUN_KEYS if version == CONFIG_FORMAT else ())
     unknown = [str(k) for k in config if k != "format" and k not in known]
     if unknown:

@@ -76,8 +76,11 @@ import poe_desktop.view.view3d  # noqa: E402, F401
 
 @pytest.fixture(autouse=True)
 def isolated_app_settings(tmp_path, monkeypatch):
-    """Each test gets its own QSettings store, never the user's."""
+    """Each test gets its own QSettings store, never the user's; and its windows run the
+    sampler as fast as it goes, not at the app's default pace (a run of 4 s or more, which
+    tests/test_pacing.py checks)."""
     monkeypatch.setenv("POE_DESKTOP_SETTINGS", str(tmp_path / "poe-desktop.ini"))
+    monkeypatch.setattr("poe_desktop.panels.sampler.DEFAULT_PACE", "as fast as possible")
 
 
 @pytest.fixture

@@ -47,6 +47,31 @@ def test_a_pace_spaces_the_steps_and_can_change_mid_run(qtbot, window):
     assert len(window.frames) == 12
 
 
+def test_the_app_paces_a_short_run_to_last_four_seconds_by_default(qtbot, monkeypatch):
+    """The app's own default pace (the tests' windows run as fast as they can: conftest)
+    keeps a short run on screen long enough to follow; a long run is not held back."""
+    from poe_desktop import MainWindow
+    from poe_desktop.panels import sampler
+
+    assert sampler.APP_DEFAULT_PACE == sampler.FOLLOW
+    monkeypatch.setattr(sampler, "DEFAULT_PACE", sampler.APP_DEFAULT_PACE)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    panel = window.sampler_panel
+    assert window.findChild(QComboBox, "paceCombo").currentText() == sampler.FOLLOW
+    panel.steps.setValue(16)
+    assert panel.pace_value() == 4.0  # 16 steps in 4 s
+    panel.steps.setValue(128)
+    assert panel.pace_value() == 32.0  # the classic run goes at about 10-20 a second here
+    panel.steps.setValue(6)
+    panel.points.setValue(64)
+    panel.particles.setValue(2)
+    start = time.perf_counter()
+    assert run_to_end(qtbot, window) == "completed"
+    # 6 steps at 1.5 steps/s: each step starts a period after the one before
+    assert time.perf_counter() - start >= 5 * 4.0 / 6
+
+
 def test_the_status_bar_shows_the_recent_rate_time_left_and_threads(qtbot, window):
     seen = []
     window.stepArrived.connect(lambda _: seen.append(window.display.rate_label.text()))

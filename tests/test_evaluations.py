@@ -11,6 +11,7 @@ import pytest
 
 from poe_engine.budget import PRESETS, colour_product
 from poe_engine.cli import main
+from poe_engine.errors import InputError
 from poe_engine.evaluation import PRODUCT_BARS
 from poe_engine.metrics import color_success, fidelity
 from poe_engine.options import preset_defaults
@@ -24,7 +25,6 @@ SMALL = SamplerSettings(particles=3, points=48, steps=4, precision="fp32")
 CASES = {
     "default": {},
     "classic": {"langevin_steps": 3, "colour_moves": 0},
-    "heun": {"integrator": "heun"},
     "mala": {"kernel": "mala", "langevin_steps": 2},
     "hmc": {"kernel": "hmc", "langevin_steps": 1, "leapfrog": 2},
     "late langevin": {"langevin_steps": 2, "langevin_from": 0.5, "time_grid": "cosine"},
@@ -114,9 +114,9 @@ def test_preset_classic_is_the_old_default_bit_for_bit(tmp_path):
         digest = hashlib.sha256(np.ascontiguousarray(run["trajectory"]).tobytes()).hexdigest()
         meta = json.loads(str(run["meta"]))
     assert digest == OLD_DEFAULT_12
-    assert (meta["langevin"], meta["colour_moves"], meta["integrator"]) == (3, 0, "euler")
+    assert (meta["langevin"], meta["colour_moves"]) == (3, 0) and "integrator" not in meta
     # and a file of the old defaults, which lacks the new keys, replays the same run
-    new_keys = ("colour_moves", "time_grid", "integrator", "langevin_from")
+    new_keys = ("colour_moves", "time_grid", "langevin_from")
     config = {k: v for k, v in meta.items()
               if k == "format" or (k in CONFIG_KEYS + RUN_KEYS and k not in new_keys)}
     (tmp_path / "old.json").write_text(json.dumps(config))
@@ -149,7 +149,7 @@ def test_options_given_with_a_preset_win(tmp_path):
 
 
 @pytest.mark.parametrize("option", [
-    {}, {"time_grid": "cosine"}, {"time_grid": "quadratic"}, {"integrator": "heun"},
+    {}, {"time_grid": "cosine"}, {"time_grid": "quadratic"},
     {"langevin_steps": 0}, {"langevin_steps": 2, "langevin_from": 0.5}, {"colour_moves": 4}])
 def test_each_option_keeps_the_fidelity_bars(experts, option):
     settings = replace(SamplerSettings(particles=4, precision="fp32"), **option)
@@ -177,3 +177,26 @@ def test_the_apps_presets_set_the_sampler_panel(qtbot):
     assert {f: getattr(classic, f) for f in PRESETS["classic"]} == PRESETS["classic"]
     panel.advanced_box.findChild(QPushButton, "presetDefaultButton").click()
     assert panel.settings() == SamplerSettings(precision=panel.settings().precision)
+
+
+def test_a_file_of_the_last_version_that_names_the_integrator_replays_or_says_why_not(tmp_path):
+    """Heun's step was dropped (it did not pay on the cost curve): a file that ran Euler's
+    (`integrator: euler`, written before the drop) replays bit for bit; one that ran Heun's
+    is refused, saying why."""
+    out = tmp_path / "run.npz"
+    assert main(["sample", "--steps", "3", "--points", "32", "--particles", "2",
+                 "--device", "cpu", "--precision", "fp32", "--save-config",
+                 str(tmp_path / "run.json"), "--out", str(out)]) == 0
+    config = json.loads((tmp_path / "run.json").read_text())
+    assert "integrator" not in config
+    (tmp_path / "euler.json").write_text(json.dumps(config | {"integrator": "euler"}))
+    replayed = tmp_path / "replayed.npz"
+    assert main(["sample", "--config", str(tmp_path / "euler.json"), "--out",
+                 str(replayed)]) == 0
+    with np.load(replayed) as run, np.load(out) as first:
+        assert np.array_equal(run["trajectory"], first["trajectory"])
+    (tmp_path / "heun.json").write_text(json.dumps(config | {"integrator": "heun"}))
+    with pytest.raises(InputError, match="Heun's step .* was dropped"):
+        RunSpec.from_dict(config | {"integrator": "heun"})
+    assert main(["sample", "--config", str(tmp_path / "heun.json"), "--out",
+                 str(tmp_path / "no.npz")]) == 2

@@ -2,7 +2,14 @@
 
 import pytest
 
-from poe_desktop.model.pacing import DrawBudget, Pace, RateMeter, ThreadTrial
+from poe_desktop.model.pacing import (
+    MIN_RUN_SECONDS,
+    DrawBudget,
+    Pace,
+    RateMeter,
+    ThreadTrial,
+    follow_pace,
+)
 
 
 def test_the_rate_is_the_true_average_over_the_recent_window():
@@ -111,3 +118,9 @@ def test_the_draw_budget_smooths_one_slow_redraw_and_ignores_what_was_no_redraw(
     budget.add(5.0)  # an offscreen render or a hidden window, not a redraw
     budget.add(-1.0)
     assert budget.cost == pytest.approx(0.018)
+
+
+def test_the_follow_pace_spreads_a_run_over_the_minimum_time():
+    assert MIN_RUN_SECONDS == 4.0
+    assert follow_pace(16) == 4.0 and follow_pace(128) == 32.0
+    assert follow_pace(0) == follow_pace(1) == 0.25  # never a zero pace (no limit)

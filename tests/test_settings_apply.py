@@ -35,7 +35,7 @@ def test_euler_disables_the_ais_only_controls_and_ais_gives_them_back(panel):
     for key in AIS_ONLY:
         assert not widget(panel, key).isEnabled(), key
         assert widget(panel, key).toolTip().startswith("Only with the AIS sampler"), key
-    for key in ("ode_scale", "time_grid", "integrator"):  # euler reads these
+    for key in ("ode_scale", "time_grid"):  # euler reads these
         assert group[key].isEnabled(), key
     assert panel.steps.isEnabled() and panel.particles.isEnabled()
     panel.sampler.setCurrentText("AIS")

@@ -174,6 +174,12 @@ class ThreadTrial:
         return f"{self.threads} thread(s)" + (f" ({measured})" if measured else "")
 
 
+def follow_pace(steps: int, seconds: float = MIN_RUN_SECONDS) -> float:
+    """Steps a second at which a run of `steps` lasts `seconds`: the app's default pace (a
+    run that is slower anyway is not held back by it)."""
+    return max(1, steps) / seconds
+
+
 def frames_per_step(steps: int, fps: int, seconds: float = MIN_RUN_SECONDS) -> int:
     """How many frames each of a run's `steps` takes so that the run lasts at least
     `seconds` at `fps` (1 for a run that long already)."""

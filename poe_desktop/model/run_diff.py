@@ -18,7 +18,7 @@ SAME = "same settings"
 EXPERT_ORDER = ("x", "y", "z", "color")
 # settings compared one by one after the experts: configuration key -> how it is named
 SETTINGS = (("sampler", "sampler"), ("compose", "compose"), ("moves", "moves"),
-            ("kernel", "kernel"), ("integrator", "integrator"), ("steps", "steps"),
+            ("kernel", "kernel"), ("steps", "steps"),
             ("particles", "particles"), ("points", "points"), ("langevin", "Langevin steps"),
             ("kappa", "κ"), ("ode_scale", "Euler step scale"),
             ("weighting", "weighting"), ("resampling", "resampling"),

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from poe_engine.budget import INTEGRATORS, PRESETS, preset_settings
+from poe_engine.budget import PRESETS, preset_settings
 from poe_engine.flow import GRIDS
 from poe_engine.samplers import KERNELS, MOVES, RESAMPLING, SCHEDULES, WEIGHTING, SamplerSettings
 
@@ -73,9 +73,6 @@ FIELDS = {
                   "Where the steps are spent: uniform, cosine (more at the start and the "
                   "end) or quadratic (more near the clean cloud). (The levels from noise "
                   "to data.)"),
-    "integrator": ("ODE step", INTEGRATORS,
-                   "heun: a cloud closer to the flow's for twice the expert calls. (euler: "
-                   "one expert call a level; heun: second order, two calls a level.)"),
 }
 
 

@@ -11,6 +11,7 @@ from poe_engine.applies import inapplicable
 from poe_engine.precision import PRECISIONS
 from poe_engine.samplers import SAMPLERS, SamplerSettings
 
+from ..model.pacing import MIN_RUN_SECONDS, follow_pace
 from .advanced import FIELDS, AdvancedSettings, show_applicable
 from .common import ExactSpinBox, combo, spin
 
@@ -26,8 +27,17 @@ PACES: dict[str, float | None] = {
 }
 
 
-def pace_combo(name: str, default: str, tooltip: str) -> QComboBox:
-    box = combo(name, list(PACES))
+# The app's own pace for a run: steps / MIN_RUN_SECONDS a second, so that a short run
+# (issue 21's default has 16 steps, done in well under a second) can be followed on screen,
+# while a long run, slower than that anyway, is not held back. Tests start their windows at
+# DEFAULT_PACE, which tests/conftest.py sets to "as fast as possible".
+FOLLOW = f"a run in {MIN_RUN_SECONDS:g} s or more"
+APP_DEFAULT_PACE = DEFAULT_PACE = FOLLOW
+
+
+def pace_combo(name: str, default: str, tooltip: str, extra: tuple[str, ...] = ()
+               ) -> QComboBox:
+    box = combo(name, [*extra, *PACES])
     box.setCurrentText(default)
     box.setToolTip(tooltip)
     return box
@@ -62,11 +72,12 @@ class SamplerPanel(QWidget):
         self.kappa.setSingleStep(0.01)
         self.kappa.setValue(d.kappa)
         self.precision = combo("precisionCombo", list(PRECISIONS))
-        self.pace = pace_combo("paceCombo", "as fast as possible",
-                               "Slower: the steps arrive at a pace you can follow; applies at "
-                               "once, mid-run too. (At most this many denoising steps a "
-                               "second.)")
-        self.pace.currentTextChanged.connect(lambda text: self.paceChanged.emit(PACES[text]))
+        self.pace = pace_combo(
+            "paceCombo", DEFAULT_PACE, f"Slower: the steps arrive at a pace you can follow; "
+            f"applies at once, mid-run too. '{FOLLOW}': a short run is slowed so that it "
+            f"lasts {MIN_RUN_SECONDS:g} s (16 steps: 4 a second), a long one goes as fast as "
+            "it can. (At most this many denoising steps a second.)", (FOLLOW,))
+        self.pace.currentTextChanged.connect(lambda _: self.paceChanged.emit(self.pace_value()))
         self.restore_defaults_button = QPushButton("Restore defaults")
         self.restore_defaults_button.setObjectName("samplerRestoreDefaults")
         self.restore_defaults_button.setToolTip(
@@ -121,7 +132,9 @@ class SamplerPanel(QWidget):
         self._show_what_applies()
 
     def pace_value(self) -> float | None:
-        return PACES[self.pace.currentText()]
+        """Steps a second at most (None: as fast as the sampler goes)."""
+        text = self.pace.currentText()
+        return follow_pace(self.steps.value()) if text == FOLLOW else PACES[text]
 
     def set_running(self, running: bool) -> None:
         """During a run only the pace can change; the rest applies to the next run."""
