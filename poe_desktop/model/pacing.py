@@ -124,7 +124,7 @@ class ThreadTrial:
 
     chosen: dict[tuple, int] = {}  # across runs in this process
 
-    def __init__(self, key: tuple, candidates: list[int] | None = None, trial_steps: int = 3,
+    def __init__(self, key: tuple, candidates: list[int] | None = None, trial_steps: int = 5,
                  set_threads: Callable[[int], None] = torch.set_num_threads) -> None:
         most = AVAILABLE_THREADS
         self.key = key
