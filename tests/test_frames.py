@@ -244,3 +244,31 @@ def test_the_plots_series_computes_fidelity_only_when_a_plot_reads_it(monkeypatc
     assert len(series.chamfer) == 12 and len(measured) == 12  # the new steps only
     np.testing.assert_array_equal(series.off_sphere, [f.off_sphere for f in frames])
     assert len(measured) == 12
+
+
+def test_while_a_run_streams_the_plots_read_only_the_fidelity_computed_elsewhere():
+    """The app computes a frame's fidelity on a pool thread as it arrives; the series the
+    plots read (wait_for_lazy False) takes the values ready and leaves the rest NaN, never
+    computing one on the reader's thread; at the run's end (True) it reads them all."""
+    import threading
+
+    from poe_desktop.model.stats_series import FrameSeries
+
+    frames = [frame_from(r, rate=1.0) for r in records(replace_steps(4))]
+    assert not any(f.metrics.done for f in frames)
+    worker = threading.Thread(target=frames[0].metrics.get)  # as the app's pool does
+    worker.start()
+    worker.join()
+    series = FrameSeries()
+    series.wait_for_lazy = False
+    series.sync(frames)
+    radial = series.radial_error
+    assert radial[0] == frames[0].radial_error and np.isnan(radial[1:]).all()
+    assert not any(f.metrics.done for f in frames[1:])  # none computed here
+    series.wait_for_lazy = True
+    assert np.isfinite(series.radial_error).all()
+    assert series.chamfer[3] == fidelity(torch.from_numpy(frames[3].cloud)).chamfer
+
+
+def replace_steps(steps: int) -> SamplerSettings:
+    return dataclasses.replace(SETTINGS, steps=steps)

@@ -223,3 +223,36 @@ def test_a_tile_shows_its_particle_in_the_view_until_cleared(qtbot, window):
     qtbot.mouseClick(population, Qt.MouseButton.LeftButton, pos=target.center().toPoint())
     window.reset()  # no run on screen: no selection
     assert window.selection.index is None and not label.isVisible()
+
+
+def test_a_big_population_renders_its_tiles_in_slices_after_the_view(qtbot, monkeypatch):
+    """64 x 2048: the tiles do not render in the pass that shows the view's frame, and then
+    in slices between which the event loop runs; each tile draws at most 512 points."""
+    from poe_desktop.panels import population as module
+
+    panel = PopulationPanel()
+    qtbot.addWidget(panel)
+    panel.resize(400, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    frame = frames_of(1, particles=64, points=2048)[0]
+    slices, drawn = [], []
+    render = module.PopulationPanel._render_pending
+    monkeypatch.setattr(module.PopulationPanel, "_render_pending",
+                        lambda self: (slices.append(len(self._rendering[1]) if self._rendering
+                                                    else 0), render(self)))
+    tile = module.render_cloud
+    monkeypatch.setattr(module, "render_cloud",
+                        lambda cloud, *a, **k: (drawn.append(len(cloud)), tile(cloud, *a, **k))[1])
+    monkeypatch.setattr(module, "RENDER_SLICE_S", 0.0)  # a tile a slice
+    panel.show_frame(frame)
+    assert panel.tiles == [] and slices == []  # not in this pass
+    qtbot.waitUntil(lambda: len(panel.tiles) == 64, timeout=10_000)
+    # a pass of the event loop a tile (the first pass is the panel's timer's own call)
+    assert slices[:63] == list(range(1, 64))
+    assert set(drawn) == {512}
+    monkeypatch.setattr(module, "RENDER_SLICE_S", 1.0)
+    small = frames_of(1, particles=8, points=512)[0]  # a small one: at once, as before
+    panel._rendered_at = 0.0  # due
+    panel.show_frame(small)
+    assert len(panel.tiles) == 8

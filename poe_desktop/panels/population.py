@@ -44,6 +44,7 @@ CATCH_UP_S = 0.3
 # A tile shows at most this many of its points (every k-th): more look the same at its size
 TILE_POINTS = 512
 RENDER_SLICE_S = 0.012  # tiles rendered in one pass of the event loop, then it answers
+BIG_POPULATION = 64 * 512 * 6  # values of a step's particles above which tiles take slices
 LABEL_HEIGHT = 16
 LABELLED_SIDE = 30  # tiles smaller than this get no label row (their tooltip says it)
 LEGEND_LINE = 15  # a composed run's legend: a line a branch, above the tiles
@@ -105,7 +106,12 @@ class PopulationPanel(QWidget):
         if frame is self.drawn:
             return
         wait = self._rendered_at + MIN_INTERVAL_S - time.monotonic()
-        if wait <= 0:
+        particles = getattr(frame, "particles", None)
+        if wait <= 0 and particles is not None and particles.size > BIG_POPULATION:
+            # tiles that take several slices start after the window shows the view's new
+            # frame, not before (a slice and the window's composition in one pass stall it)
+            self._timer.start(0)
+        elif wait <= 0:
             self._timer.stop()
             self._render_pending()
         elif not self._timer.isActive():
