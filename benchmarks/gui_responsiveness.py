@@ -13,7 +13,9 @@ which is where a costly redraw of the plots shows. Needs a display (xvfb-run).
 A default run is short (16 steps since issue 21), so both sides are measured after a warm-up
 run (the first run of a process measures the precision and the thread count) and over
 `--repeat` runs (median): the command line's from its first step to its last, the app's
-from `run()` to the run's end.
+from `run()` to the run's end. The two sides take turns, a run each (the window idle while
+the command line's runs), so that the machine's drift from minute to minute (this one's
+command-line rate moved between 28 and 46 steps/s) does not fall on one side.
 
 It uses only what the app had before the plots were reworked (so that the same file
 measures the old code too): MainWindow, its run(), runFinished, view3d, the statsDock.
@@ -40,10 +42,9 @@ ORBIT_MS = 16  # 60 Hz, as a person dragging the camera
 ORBIT_DEGREES = 1.0  # a step of the orbit
 
 
-def headless_steps_per_second(steps: int, repeat: int = 1, particles: int | None = None,
-                              points: int | None = None) -> float:
-    """The same run as the app's default, without a window (what `poe-engine sample` does):
-    the median of `repeat` runs after a warm-up run."""
+def headless_runs(steps: int, particles: int | None = None, points: int | None = None):
+    """A function that does the same run as the app's default, without a window (what
+    `poe-engine sample` does), and returns its steps/s."""
     from poe_engine.reward import ColorReward
     from poe_engine.runs import build_composition, build_experts
     from poe_engine.samplers import SamplerSettings, ais
@@ -53,13 +54,13 @@ def headless_steps_per_second(steps: int, repeat: int = 1, particles: int | None
     settings = SamplerSettings(steps=steps)
     settings = replace(settings, particles=particles or settings.particles,
                        points=points or settings.points)
-    rates = []
-    for _ in range(repeat + 1):
+
+    def once() -> float:
         start = time.perf_counter()
         for record in ais(composition, settings, seed=0):
             _ = record.best.cpu().numpy(), record.ess  # what a consumer copies
-        rates.append(steps / (time.perf_counter() - start))
-    return float(np.median(rates[1:]))
+        return steps / (time.perf_counter() - start)
+    return once
 
 
 def eager_frames() -> None:
@@ -159,8 +160,7 @@ def main(steps: int = 16, plain: bool = True, repeat: int = 3, particles: int | 
     # the window's defaults, never settings saved by an earlier session on this machine
     os.environ["POE_DESKTOP_SETTINGS"] = os.path.join(tempfile.mkdtemp(), "settings.ini")
     pg.mkQApp("benchmark")
-    cli_rate = (headless_steps_per_second(steps, repeat, particles, points) if plain
-                else None)  # before a window
+    headless = headless_runs(steps, particles, points) if plain else None
     window = MainWindow()
     window.sampler_panel.steps.setValue(steps)
     if particles:
@@ -172,19 +172,22 @@ def main(steps: int = 16, plain: bool = True, repeat: int = 3, particles: int | 
     probe = Probe(window)
 
     if plain:
-        run_once(window, probe, orbit=False)  # warm-up: precision probe, thread trial
-        rates, paints, lateness = [], [], []
+        headless()  # warm-ups: the precision probe, and the app's thread trial
+        run_once(window, probe, orbit=False)
+        rates, paints, lateness, cli_rates = [], [], [], []
         for _ in range(repeat):
+            cli_rates.append(headless())
             reason, wall = run_once(window, probe, orbit=False)
             rates.append(len(window.frames) / wall)
             paints.append(len(probe.paints) / wall)
             lateness += probe.lateness
-        rate = float(np.median(rates))
+        rate, cli_rate = float(np.median(rates)), float(np.median(cli_rates))
         print(f"runs: {reason}, {len(window.frames)} steps, {repeat} runs at "
               f"{', '.join(f'{r:.2f}' for r in rates)} steps/s (median {rate:.2f}) on "
               f"{window.session.device}, precision {window.run_config['precision']}, "
               f"sampler {window.frames[-1].threads}")
-        print(f"without a window (as the command line): {cli_rate:.2f} steps/s; "
+        print(f"without a window (as the command line), in turn with them: "
+              f"{', '.join(f'{r:.2f}' for r in cli_rates)} steps/s (median {cli_rate:.2f}); "
               f"the app reaches {100 * rate / cli_rate:.0f} % of it")
         print(f"view frames drawn while sampling: {np.median(paints):.1f} fps (median)")
         print(stall_line(lateness))
