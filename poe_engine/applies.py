@@ -10,6 +10,9 @@ draws its ancestors at every level (from the run's generator) even where none ar
 
 from __future__ import annotations
 
+from .samplers import SamplerSettings
+
+_DEFAULT = SamplerSettings()  # what a field `values` lacks counts as
 # The settings `samplers.euler` never reads (SamplerSettings fields): the particle system's.
 AIS_ONLY = ("langevin_steps", "kappa", "schedule", "schedule_target", "moves", "kernel",
             "leapfrog", "weighting", "resampling", "ess_threshold", "resample_every",
@@ -22,19 +25,22 @@ def inapplicable(values: dict) -> dict[str, str]:
     if values.get("sampler") == "euler":
         return dict.fromkeys(AIS_ONLY, "Only with the AIS sampler")
     out: dict[str, str] = {}
-    langevin = values.get("langevin_steps", 1) > 0
-    colour_moves = values.get("colour_moves", 8) > 0
+    def value(name: str):
+        return values.get(name, getattr(_DEFAULT, name))
+
+    langevin = value("langevin_steps") > 0
+    colour_moves = value("colour_moves") > 0
     if not langevin:
         for key in ("kernel", "leapfrog", "langevin_from"):
             out[key] = "Only with Langevin steps above 0"
-    elif values.get("kernel", "ula") != "hmc":
+    elif value("kernel") != "hmc":
         out["leapfrog"] = "Only with the hmc kernel"
     if not langevin and not colour_moves:
         # no move at all: kappa sizes none, and tilted moves weigh the same x as blind ones
         out["kappa"] = "Only with Langevin steps or colour moves"
-    if values.get("schedule", "adaptive") != "adaptive":
+    if value("schedule") != "adaptive":
         out["schedule_target"] = "Only with the adaptive schedule"
-    weighting = values.get("weighting", "incremental")
+    weighting = value("weighting")
     if weighting != "incremental":
         out["moves"] = "Only with incremental weighting (potential and paper always move blind)"
     elif not langevin and not colour_moves:
