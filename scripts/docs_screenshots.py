@@ -101,6 +101,7 @@ def steered_statistics(out: Path) -> None:
     """A steered run (green from step 40, y off from step 41) scrubbed back to step 60:
     the statistics' three tabs side by side."""
     w = window()
+    w.sampler_panel.steps.setValue(64)  # long enough to steer at step 40 (the default has 16)
     w.run(pause_after=39)
     wait(w.session.pausedAt)
     settle()

@@ -256,3 +256,20 @@ def test_a_big_population_renders_its_tiles_in_slices_after_the_view(qtbot, monk
     panel._rendered_at = 0.0  # due
     panel.show_frame(small)
     assert len(panel.tiles) == 8
+
+
+def test_a_long_plot_title_does_not_widen_the_run_tab_past_its_dock(stats, qtbot):
+    """The tabs scroll up and down only: a plot wider than the dock was cut off on the right
+    (the weights chart's title at a three-digit step set its minimum width)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    stats.resize(300, 600)
+    frames = frames_of(120, 8)
+    stats.update_from(frames)
+    stats.show_step(frames[-1])
+    assert "step 120" in stats.weight_plot.title_text()
+    stats.weight_plot.set_title("a title far longer than any dock this panel could be in, "
+                                "on purpose, to widen it")
+    area = stats.findChild(QScrollArea, "statsScrollRun")
+    qtbot.waitUntil(lambda: area.widget().width() <= area.viewport().width())
+    assert stats.weight_plot.titleLabel.minimumWidth() == 0

@@ -326,6 +326,9 @@ class StatPlot(pg.PlotItem):
         if title != self._title_text:
             self._title_text = title
             self.setTitle(title, size=f"{FONT_POINTS + 1}pt")
+            # a long title must not widen the plot past its dock (the tab scrolls up and
+            # down only, so what is wider is cut off on the right)
+            self.titleLabel.setMinimumWidth(0)
             self.layout.setRowFixedHeight(0, TITLE_HEIGHT)
             self.titleLabel.setMaximumHeight(TITLE_HEIGHT)
 

@@ -277,8 +277,7 @@ class StatsPanel(QWidget):
         shown = j is not None and 0 <= j < len(w)
         self.selected_bar.setOpts(x=[j] if shown else [], height=[w[j] - BAR_BASE] if shown
                                   else [], y0=BAR_BASE, width=0.8)
-        self.weight_plot.set_title(f"log-weights vs the best at step {frame.index + 1} "
-                                   f"(nats, floor {LOG_FLOOR:g})")
+        self.weight_plot.set_title(f"log-weights vs the best, step {frame.index + 1} (nats)")
 
     def select_particle(self, index: int | None) -> None:
         """Mark particle `index`'s bar (the one the 3-D view shows); None: no mark."""
