@@ -38,8 +38,8 @@ class ReferenceDemo:
         for expert in self.neural:
             checkpoint = self.checkout / "checkpoints" / f"{expert.name}.pt"
             if checkpoint.is_file():
-                expert.load_state_dict(torch.load(checkpoint, map_location="cpu",
-                                                      weights_only=True))
+                state = torch.load(checkpoint, weights_only=True, map_location="cpu")
+                expert.load_state_dict(state)
                 self.loaded += 1
         self.generative = [*self.neural, experts.AnalyticExpert_Monochrome()]
         self.reward = experts.DiscriminativeExpert_Color(color="r")
