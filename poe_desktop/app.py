@@ -75,7 +75,13 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    from .model.pacing import gui_thread_on_one_core
+
+    with gui_thread_on_one_core():  # the sampler's thread gets the cores
+        return _main(sys.argv[1:] if argv is None else argv)
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["record"]:
         from .record.command import main as record_main
 

@@ -93,12 +93,23 @@ def dominant_name(rgb: tuple[float, float, float]) -> str:
     return CHANNEL_NAMES[max(range(3), key=lambda i: rgb[i])]
 
 
+def shape_fidelity(cloud: torch.Tensor) -> tuple[float, float, float]:
+    """(radial error, off-sphere fraction, Chamfer distance) of a cloud: its `fidelity`
+    without the colour, the distances to the sphere computed once (the app reads these of
+    every step it plots)."""
+    cloud = cloud.float()
+    errors = radial_errors(cloud)
+    off = float((errors > OFF_SPHERE_TOLERANCE).float().mean())
+    return float(errors.mean()), off, chamfer_distance(cloud)
+
+
 def fidelity(cloud: torch.Tensor) -> Fidelity:
     cloud = cloud.float()
+    radial, off, chamfer = shape_fidelity(cloud)
     return Fidelity(
-        radial_error=radial_error(cloud),
-        off_sphere=off_sphere_fraction(cloud),
-        chamfer=chamfer_distance(cloud),
+        radial_error=radial,
+        off_sphere=off,
+        chamfer=chamfer,
         color_spread=color_spread(cloud),
         mean_color=tuple(float(c) for c in mean_color(cloud)),  # type: ignore[arg-type]
     )

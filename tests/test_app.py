@@ -306,6 +306,9 @@ def test_the_population_plots_and_tiles_fill_during_a_run(qtbot, window):
     assert run_to_end(qtbot, window) == "completed"
     stats, population = window.stats_panel, window.population_panel
     assert all(f.particles.shape == (3, 64, 6) for f in window.frames)
+    assert stats.genealogy_lines.getData()[0] is None  # a tab not shown: not drawn yet
+    for tab in (1, 2):  # Particles, Genealogy: drawn as they are shown
+        stats.tabs.setCurrentIndex(tab)
     assert len(stats.scale_curve.getData()[0]) == 12
     assert len(stats.ancestors_curve.getData()[0]) == 12
     assert len(stats.genealogy_lines.getData()[0]) == 2 * 11 * 3

@@ -153,3 +153,53 @@ def test_the_timeline_shows_t_as_well_as_the_step(qtbot, window):
     assert timeline.label.text() == f"step 4 / 12 · t {t:.3f}"
     assert timeline.slider.toolTip().startswith(f"step 4 of 12, t = {t:.3f}")
     assert timeline.t_start.isVisible() and timeline.t_end.isVisible()
+
+
+def test_while_the_plots_are_on_screen_the_sampler_thread_makes_each_step_s_fidelity(
+        qtbot, window):
+    """On a pool thread beside the sampler's the fidelity cost the sampler twice its time:
+    while the statistics show it, the sampler's thread makes it with each step; hidden,
+    nobody computes it."""
+    from PySide6.QtWidgets import QDockWidget
+
+    dock = window.findChild(QDockWidget, "statsDock")
+    dock.show()
+    qtbot.waitUntil(window.stats_panel.isVisible)
+    assert run_to_end(qtbot, window) == "completed"
+    assert window.session.fidelity_wanted
+    assert all(f.metrics.done for f in window.frames)
+    dock.hide()
+    assert not window.session.fidelity_wanted
+    assert run_to_end(qtbot, window) == "completed"
+    # the last step's is read for the run's summary in the status bar
+    assert not any(f.metrics.done for f in window.frames[:-1])
+
+
+def test_a_redraw_due_just_before_the_run_ends_is_left_to_its_end(qtbot, window,
+                                                                  monkeypatch):
+    """The run's end draws its last frame at once (flush): a redraw due within the draw
+    interval of it is skipped, at most one interval late; one that expects more steps,
+    or a paused run, draws when due."""
+    import dataclasses
+
+    assert run_to_end(qtbot, window) == "completed"
+    display, frames = window.display, window.frames
+    monkeypatch.setattr(display.budget, "interval", lambda: 0.5)
+    last = frames[-1]
+    assert last.seconds_left is not None and last.seconds_left < 0.5
+
+    def tick(since: float) -> int:
+        display.show_frame(0)
+        display._dirty, display._drawn_at = True, time.perf_counter() - since
+        display._on_tick()
+        return display.shown_index()
+
+    assert tick(0.6) == 0  # due, but the run ends within the interval: left to flush
+    assert tick(1.1) == len(frames) - 1  # never more than one interval late
+    frames[-1] = dataclasses.replace(last, seconds_left=3.0)  # more steps to come
+    assert tick(0.6) == len(frames) - 1
+    frames[-1] = last
+    display.set_paused(True)
+    assert tick(0.6) == len(frames) - 1
+    display.set_paused(False)
+    assert tick(0.3) == 0  # not due yet

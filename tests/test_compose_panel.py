@@ -191,6 +191,21 @@ def test_the_region_toggle_shows_and_hides_the_regions(qtbot, window):
     assert not item.visible()  # no region in the expression
 
 
+def test_a_step_shown_without_regions_does_not_redraw_the_view_for_them(qtbot, window,
+                                                                        monkeypatch):
+    """Each step shown (a run's start too) checks the regions: hidden and staying hidden,
+    the 3-D view is not redrawn for them (a redraw composes the whole window)."""
+    assert not window.regions_item.visible()
+    redraws = []
+    monkeypatch.setattr(window.view3d, "update", lambda: redraws.append(1))
+    window.display.frameShown.emit(None)
+    window.display.frameShown.emit(None)
+    assert redraws == [] and not window.regions_item.visible()
+    window.compose_panel.set_expression(HOLE, emit=True)
+    window.compose_panel.toggle.setChecked(True)  # now shown: the view redraws
+    assert window.regions_item.visible() and redraws
+
+
 def test_a_composed_configuration_fills_the_panel_and_replays_its_changes(qtbot, tmp_path):
     from poe_desktop import MainWindow
     from poe_engine.exports import save_config

@@ -2,6 +2,7 @@
 shows (best cloud and its fidelity, trail along the ancestry, rate, thread trial)."""
 
 import dataclasses
+import threading
 
 import numpy as np
 import pytest
@@ -185,8 +186,9 @@ def test_a_frame_never_read_never_computes_x0_hat_nor_its_fidelity(monkeypatch):
     from poe_desktop.model import frames as frames_module
 
     measured = []
-    real = frames_module.fidelity
-    monkeypatch.setattr(frames_module, "fidelity", lambda c: measured.append(1) or real(c))
+    real = frames_module.shape_fidelity
+    monkeypatch.setattr(frames_module, "shape_fidelity",
+                        lambda c: measured.append(1) or real(c))
     calls, kept = [], []
     frames = list(FrameSource(lambda: _counted_records(calls, kept)))
     assert len(frames) == 12 and calls == [] and measured == []  # the stream computed none
@@ -228,13 +230,39 @@ def _x0_of(record) -> np.ndarray:
                                                       record.t)[0]).float().numpy()
 
 
+def test_a_source_asked_for_the_fidelity_makes_it_with_each_step(monkeypatch):
+    """While the plots show every step's fidelity (the app's statistics on screen), the
+    iterating thread (the sampler's) computes it with the step: each frame arrives with
+    it, the fidelity of its cloud; asked no more, the next steps come without."""
+    from poe_desktop.model import frames as frames_module
+
+    threads = []
+    real = frames_module.shape_fidelity
+    monkeypatch.setattr(frames_module, "shape_fidelity",
+                        lambda c: threads.append(threading.get_ident()) or real(c))
+    source = FrameSource(records)
+    source.fidelity_wanted = True
+    frames = []
+    for frame in source:
+        frames.append(frame)
+        assert frame.metrics.done == (len(frames) <= 5)  # before anyone read it
+        source.fidelity_wanted = len(frames) < 5
+    assert threads == [threading.get_ident()] * 5
+    for frame in frames[:5]:
+        fid = fidelity(torch.from_numpy(frame.cloud))
+        assert (frame.radial_error, frame.off_sphere, frame.chamfer) == (
+            fid.radial_error, fid.off_sphere, fid.chamfer)
+    assert not any(frame.metrics.done for frame in frames[5:])
+
+
 def test_the_plots_series_computes_fidelity_only_when_a_plot_reads_it(monkeypatch):
     from poe_desktop.model import frames as frames_module
     from poe_desktop.model.stats_series import FrameSeries
 
     measured = []
-    real = frames_module.fidelity
-    monkeypatch.setattr(frames_module, "fidelity", lambda c: measured.append(1) or real(c))
+    real = frames_module.shape_fidelity
+    monkeypatch.setattr(frames_module, "shape_fidelity",
+                        lambda c: measured.append(1) or real(c))
     frames = list(FrameSource(records))
     series = FrameSeries()
     series.sync(frames[:7])

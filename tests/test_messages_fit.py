@@ -40,6 +40,35 @@ def test_a_long_status_message_is_elided_with_the_whole_in_the_tooltip(qtbot, wi
     qtbot.waitUntil(lambda: len(shown_message(bar)) > len(shown), timeout=5_000)
 
 
+def test_a_new_message_repaints_the_bar_once(qtbot, window):
+    """Beside the 3-D view each repaint composes the whole window (software OpenGL: about
+    10 ms on the sampler's cores): a message that changes, drawn with the whole bar,
+    schedules no second paint of it."""
+    from PySide6.QtCore import QEvent, QObject
+
+    bar = window.statusBar()
+    qtbot.waitExposed(window)
+    paints = []
+
+    class Count(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
+            if event.type() == QEvent.Type.Paint:
+                paints.append(event.rect())
+            return False
+
+    counter = Count()
+    bar.installEventFilter(counter)
+    try:
+        for text in ("Running AIS on cpu…", "Run complete"):
+            qtbot.wait(50)
+            paints.clear()
+            bar.showMessage(text)
+            qtbot.wait(150)
+            assert len(paints) == 1 and shown_message(bar) == text
+    finally:
+        bar.removeEventFilter(counter)
+
+
 def test_the_reward_error_wraps_and_shows_in_a_narrow_short_dock(qtbot):
     panel = RewardPanel()
     area = QScrollArea()  # as the window's docks hold it (window/fit.py), at 1366x768

@@ -1,6 +1,7 @@
 """The app's pacing, without Qt: recent rate, pace, thread choice."""
 
 import pytest
+import torch
 
 from poe_desktop.model.pacing import (
     MIN_RUN_SECONDS,
@@ -124,3 +125,31 @@ def test_the_follow_pace_spreads_a_run_over_the_minimum_time():
     assert MIN_RUN_SECONDS == 4.0
     assert follow_pace(16) == 4.0 and follow_pace(128) == 32.0
     assert follow_pace(0) == follow_pace(1) == 0.25  # never a zero pace (no limit)
+
+
+def test_the_app_s_gui_thread_computes_on_one_core_while_the_app_runs(monkeypatch):
+    """A second OpenMP team in the process has libgomp put the sampler's team to sleep
+    between its parallel regions: the app's entry point keeps its own thread's torch work
+    on one thread while it runs, and gives the count back when it returns."""
+    import threading
+
+    from poe_desktop import app
+    from poe_desktop.model.pacing import AVAILABLE_THREADS, gui_thread_on_one_core
+
+    before = torch.get_num_threads()
+    seen = []
+
+    def body(argv):
+        seen.append(torch.get_num_threads())
+        other = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        other.start()  # a thread that does not choose its own count gets one too
+        other.join()
+        return 0
+
+    monkeypatch.setattr(app, "_main", body)
+    assert app.main([]) == 0
+    assert seen == [1, 1] and torch.get_num_threads() == before
+    with gui_thread_on_one_core():
+        trial = ThreadTrial(("test-one-core",))  # the sampler's thread chooses its own
+        assert torch.get_num_threads() == max(trial.candidates) == AVAILABLE_THREADS
+    assert torch.get_num_threads() == before

@@ -273,3 +273,25 @@ def test_a_long_plot_title_does_not_widen_the_run_tab_past_its_dock(stats, qtbot
     area = stats.findChild(QScrollArea, "statsScrollRun")
     qtbot.waitUntil(lambda: area.widget().width() <= area.viewport().width())
     assert stats.weight_plot.titleLabel.minimumWidth() == 0
+
+
+def test_a_run_s_first_tiles_keep_the_panel_s_pace_from_its_start(qtbot, monkeypatch):
+    """As a run starts, its first steps (noise) are in the 3-D view at once; the tiles come
+    at the panel's pace from the run's start, not beside the first step's redraw."""
+    from poe_desktop.panels import population as module
+
+    panel = PopulationPanel()
+    qtbot.addWidget(panel)
+    panel.resize(400, 300)
+    panel.show()
+    qtbot.waitExposed(panel)
+    small = frames_of(2, particles=8, points=64)
+    panel.show_frame(small[0])
+    assert len(panel.tiles) == 8  # no run: at once
+    monkeypatch.setattr(module, "MIN_INTERVAL_S", 0.2)
+    monkeypatch.setattr(module, "CATCH_UP_S", 0.0)
+    panel.clear(run_starts=True)
+    panel.show_frame(small[1])
+    assert panel.tiles == []
+    qtbot.waitUntil(lambda: panel.drawn is small[1], timeout=5_000)
+    assert len(panel.tiles) == 8

@@ -138,6 +138,10 @@ def test_each_plot_saves_its_data_as_csv_and_itself_as_svg_and_png(qtbot, window
         assert svg.tag.endswith("svg")
         image = QImage(stats.export_plot(plot, tmp_path / f"{name}.png"))
         assert not image.isNull() and image.width() >= 10
+    # a plot of a tab not shown yet (drawn as a tab is shown) saves the whole run too
+    with open(stats.export_plot(stats.scale_plot, tmp_path / "scale.csv"), newline="") as f:
+        rows = list(csv.reader(f))
+    assert len(rows) == 1 + len(window.frames)
     with open(tmp_path / "essPlot.csv", newline="") as f:
         table = list(csv.DictReader(f))
     assert [float(r["ESS_x"]) for r in table] == list(range(1, 11))

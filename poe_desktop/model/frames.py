@@ -6,7 +6,8 @@ particle's trail along its own ancestry (of x_t, and of x0_hat), the recent rate
 and the time left, what the run spent on the experts so far, and (on the CPU) the
 sampler's thread count chosen by timing the first steps. Fidelity and x0_hat are `Lazy`
 (issue 21): computed when first read (a frame drawn, a plot that shows them), on the
-reader's thread, and never for a frame nobody reads; the sampler's thread only copies.
+reader's thread, and never for a frame nobody reads; the sampler's thread only copies,
+but for the fidelity while the plots show every step's (`fidelity_wanted`).
 It is a plain iterator; the app runs it on a worker thread
 (`worker.StreamWorker`) and tests drive it directly.
 """
@@ -22,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from poe_engine.metrics import fidelity
+from poe_engine.metrics import shape_fidelity
 
-from .pacing import RateMeter, ThreadTrial
+from .pacing import AVAILABLE_THREADS, RateMeter, ThreadTrial
 
 TRAIL_LENGTH = 8
 _UNSET = object()
@@ -150,10 +151,9 @@ def _metrics(best: torch.Tensor) -> tuple[float, float, float]:
     threads = torch.get_num_threads()  # this thread's
     torch.set_num_threads(1)
     try:
-        fid = fidelity(best)
+        return shape_fidelity(best)
     finally:
         torch.set_num_threads(threads)
-    return fid.radial_error, fid.off_sphere, fid.chamfer
 
 
 def lazy_denoised(record) -> Lazy:
@@ -181,11 +181,17 @@ def _host_float(value) -> np.ndarray | None:
 def frame_from(record, rate: float, trail: np.ndarray | None = None,
                seconds_left: float | None = None, threads: str = "",
                denoised_trail: Lazy | np.ndarray | None = None,
-               denoised: Lazy | None = None) -> Frame:
+               denoised: Lazy | None = None, fidelity_now: bool = False) -> Frame:
     """A step record (`poe_engine.samplers.StepRecord`) as a Frame: its best particle in
-    host memory, and that cloud's fidelity and x0_hat computed when first read."""
+    host memory, and that cloud's fidelity and x0_hat computed when first read (the
+    fidelity now, on this thread, with `fidelity_now`)."""
     best = record.best.detach().float()
     cloud = best.cpu().numpy()
+    if fidelity_now:
+        with THREAD_COUNT_LOCK:
+            metrics = known_metrics(*shape_fidelity(best))
+    else:
+        metrics = Lazy(lambda: _metrics(torch.from_numpy(cloud)), THREAD_COUNT_LOCK)
     particles = record.particles
     rewards = getattr(record, "rewards", None)
     if not isinstance(denoised_trail, Lazy):
@@ -194,7 +200,7 @@ def frame_from(record, rate: float, trail: np.ndarray | None = None,
         index=record.index, steps=record.steps, t=record.t, cloud=cloud,
         log_weights=record.log_weights.detach().cpu().numpy(), ess=record.ess,
         resampled=record.resampled, experts=record.experts, reward=record.reward,
-        metrics=Lazy(lambda: _metrics(torch.from_numpy(cloud)), THREAD_COUNT_LOCK),
+        metrics=metrics,
         steps_per_second=rate, trail=trail, seconds_left=seconds_left, threads=threads,
         weights=record.weights, strength=record.strength, precision=record.precision,
         reward_scale=float(getattr(record, "reward_scale", 1.0)),
@@ -292,10 +298,15 @@ class FrameSource:
         self.trail = Trail()
         self.denoised_trail = DenoisedTrail()
         self.rate = RateMeter()
+        # the shown cloud's fidelity computed with each step, while the plots show it (set
+        # from the GUI's thread): on a pool thread beside the sampler's two it cost the
+        # sampler about twice as much (three threads on two cores)
+        self.fidelity_wanted = False
 
     def thread_trial(self) -> ThreadTrial | None:
         """On the CPU, the thread count is chosen by timing the first steps."""
         if torch.device(self.device).type != "cpu":
+            torch.set_num_threads(AVAILABLE_THREADS)  # this thread's (host-side work)
             return None
         return ThreadTrial(("cpu", *self.size))
 
@@ -323,7 +334,7 @@ class FrameSource:
                 yield frame_from(record, self.rate.rate(), trail,
                                  self.rate.seconds_left(record.steps - record.index - 1),
                                  threads.summary() if threads is not None else "",
-                                 denoised_trail, denoised)
+                                 denoised_trail, denoised, self.fidelity_wanted)
         finally:
             self.trail.clear()  # every particle of the last steps: free it with the run
             self.denoised_trail.clear()

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -15,8 +16,28 @@ RATE_WINDOW_S = 2.0  # the status bar's steps/s is the average over this much re
 # its steps (issue 21: a default run has 16): each step is then shown for several frames
 MIN_RUN_SECONDS = 4.0
 # torch's thread count as the process starts: another thread's brief change of its own count
-# (frames._metrics) must not become the sampler's candidates
+# (frames._metrics, gui_thread_on_one_core) must not become the sampler's candidates
 AVAILABLE_THREADS = torch.get_num_threads()
+
+
+@contextmanager
+def gui_thread_on_one_core() -> Iterator[None]:
+    """Meanwhile the calling thread (the GUI's) does its own torch work (loading the
+    experts, the precision probe, x0_hat of a drawn step) on one thread, and so does any
+    thread that does not choose its count (the sampler's does: ThreadTrial).
+
+    Why: a thread that computes with two threads keeps an OpenMP team for the rest of the
+    process, and once the process holds more OpenMP threads than the machine has cores,
+    libgomp has the sampler's team sleep between its parallel regions instead of spinning
+    (about 1,000 sleeps a default run instead of 250 here, each a wake-up on a busy core).
+    The app's own entry points use it around their work (a choice for a whole process,
+    as gui_gc's)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class RateMeter:
@@ -57,12 +78,12 @@ class DrawBudget:
     """How often the view may redraw while a run streams in, so that drawing takes at most
     `share` of the time and the sampler keeps the rest.
 
-    A redraw's cost is measured (`add`: seconds from the start of a paint to the window's
-    frame on screen), not assumed: on a GPU it is about a millisecond and the view keeps
-    up with every step; with software OpenGL on two cores each redraw composes the whole
-    window (10-25 ms, most of it spent beside the view's own scene) on the cores the
-    sampler runs on. The interval is the smoothed cost over `share`, between `fastest`
-    and `slowest` seconds."""
+    A redraw's cost is measured (`add`: seconds from the start of a step's redraw, its
+    panels and plots first, to the window's frame on screen), not assumed: on a GPU it is
+    a few milliseconds and the view keeps up with every step; with software OpenGL on two
+    cores a redraw (30-50 ms here) composes the whole window on the cores the sampler runs
+    on. The interval is the smoothed cost over `share`, between `fastest` and `slowest`
+    seconds."""
 
     SMOOTHING = 0.2  # weight of the newest cost in the running average
     OUTLIER_S = 1.0  # a longer "paint" was not one (an offscreen render, a hidden window)

@@ -117,9 +117,14 @@ class PopulationPanel(QWidget):
         elif not self._timer.isActive():
             self._timer.start(int((wait + CATCH_UP_S) * 1000) + 1)
 
-    def clear(self) -> None:
+    def clear(self, run_starts: bool = False) -> None:
+        """No tiles. `run_starts`: a run starts streaming in; its first tiles come as
+        later ones do, at most twice a second from now (its first steps are noise, and the
+        3-D view shows them at once), not beside its first step's redraw."""
         self._timer.stop()
         self._rendering = None
+        if run_starts:
+            self._rendered_at = time.monotonic()
         self.frame = self.drawn = None
         self.tiles, self.weights = [], np.zeros(0)
         self.branches, self.branch_names = None, []

@@ -263,6 +263,8 @@ class StatsPanel(QWidget):
     def export_plot(self, plot: StatPlot, path) -> str:
         """Save `plot` (one of `plots`) by the suffix of `path`: .csv its data, .svg or
         .png the plot; ValueError or OSError (one line) where it cannot."""
+        for tab in range(3) if self.series.count else ():  # a tab not shown yet: drawn now
+            self._draw_tab(tab)
         return str(export_plot(plot, path))
 
     def show_weights(self, frame) -> None:

@@ -89,6 +89,7 @@ class RunSession(QObject):
         self.layers: str | None = None  # the CPU layers a loaded configuration ran with
         self.last_recording: str | None = None
         self._replaying: dict[int, tuple[Controls, str]] = {}  # step -> controls, label
+        self.fidelity_wanted = False  # each step's fidelity made with it (FrameSource)
 
     # ------------------------------------------------------------------ state
     @property
@@ -172,6 +173,7 @@ class RunSession(QObject):
                                 sampler(composition, settings, spec.seed, spec.device))
         self.source = FrameSource(stream, spec.device,
                                   (settings.particles, settings.points, settings.precision))
+        self.source.fidelity_wanted = self.fidelity_wanted
         self.worker = StreamWorker(self.source, pace)
         self.worker.yielded.connect(self._on_frame)
         self.worker.finished.connect(self._on_finished)
@@ -235,6 +237,13 @@ class RunSession(QObject):
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+
+    def want_fidelity(self, on: bool) -> None:
+        """Whether the sampler's thread computes each step's fidelity as it makes the step
+        (something shows every step's), from the next step on, and in later runs."""
+        self.fidelity_wanted = on
+        if self.source is not None:
+            self.source.fidelity_wanted = on
 
     def set_pace(self, pace: float | None) -> None:
         if self.worker is not None:

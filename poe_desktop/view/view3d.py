@@ -105,7 +105,7 @@ class CloudView(gl.GLViewWidget):
     `optionsChanged` fires when one of them or the point size changes."""
 
     optionsChanged = Signal()
-    painted = Signal(float)  # seconds from the start of a paint to its frame on screen
+    painted = Signal(float)  # seconds from the start of a redraw to its frame on screen
     emptyChanged = Signal(bool)  # the view lost its cloud (True: Reset) or got one
     cameraMoved = Signal()  # the camera changed (an orbit, a zoom, a preset): camera.link
 
@@ -323,6 +323,12 @@ class CloudView(gl.GLViewWidget):
             self.axes.paint(painter, self.width(), self.height(),
                             cube_labels=self.cube.visible())
             painter.end()
+
+    def begin_redraw(self) -> None:
+        """A redraw of the window starts now, before the view's own paint (the panels and
+        plots of a step are drawn first): `painted` counts its cost from here."""
+        if self._paint_started is None:
+            self._paint_started = time.perf_counter()
 
     def _on_frame_swapped(self) -> None:
         """The window composed the view and showed it: what the paint cost (`painted`)."""

@@ -90,4 +90,6 @@ class ComposeWiring:
         found = [(spec, sign) for _, spec, sign in regions(self.text_on_screen())]
         item = self.window.regions_item
         item.set_regions(found)
-        item.setVisible(self.window.regions_action.isChecked() and bool(found))
+        visible = self.window.regions_action.isChecked() and bool(found)
+        if item.visible() != visible:  # setVisible redraws the view even when it is the same
+            item.setVisible(visible)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
@@ -58,6 +58,8 @@ class FrameDisplay(QObject):
         self._follow = True  # the view follows the newest frame
         self._dirty = False
         self.budget = DrawBudget()
+        # told whether each step's fidelity is wanted with the step (RunSession.want_fidelity)
+        self.want_fidelity: Callable[[bool], None] | None = None
         view3d.painted.connect(self.budget.add)
         self._drawn_at = -math.inf  # when a streaming run's frame was last drawn
         self._stats_at = 0.0  # when the plots were last updated
@@ -96,16 +98,28 @@ class FrameDisplay(QObject):
 
     def frame_added(self, frame: Frame | None = None) -> None:
         """A frame reached `frames`: drawn at the next tick. Its fidelity, which the plots
-        show, is computed now on a pool thread, not on this one when they draw it (at 2048
-        points that takes about 0.1 s, a stall of the UI)."""
+        show, comes with it while they are on screen (`want_fidelity`, the sampler's thread
+        computes it); else it is computed now on a pool thread, not on this one when they
+        draw it (at 2048 points that takes about 0.1 s, a stall of the UI)."""
         self._dirty = True
-        if frame is not None and self.stats.isVisible() and not frame.metrics.done:
+        shown = self.stats.isVisible()
+        if self.want_fidelity is not None:
+            self.want_fidelity(shown)
+        if frame is not None and shown and not frame.metrics.done:
             QThreadPool.globalInstance().start(frame.metrics.get)
 
     def _on_tick(self) -> None:
-        """The newest frame, at most as often as the draw budget allows."""
-        if time.perf_counter() - self._drawn_at >= self.budget.interval():
+        """The newest frame, at most as often as the draw budget allows. A redraw due just
+        before the run ends is left to its end (`flush`), which draws the last frame as soon."""
+        since, interval = time.perf_counter() - self._drawn_at, self.budget.interval()
+        if since >= interval and not (since < 2 * interval and self._ends_within(interval)):
             self.draw_pending()
+
+    def _ends_within(self, seconds: float) -> bool:
+        """The newest frame expects the run to end within `seconds` at its recent rate."""
+        f = self.frames[-1] if self.frames and self._dirty else None
+        return (f is not None and not self.paused and f.seconds_left is not None
+                and f.seconds_left < seconds)
 
     def draw_pending(self) -> None:
         """The newest frame on screen now, if one arrived since the last draw."""
@@ -113,6 +127,7 @@ class FrameDisplay(QObject):
             return
         self._dirty = False
         self._drawn_at = time.perf_counter()
+        self.view3d.begin_redraw()  # a redraw costs its panels and plots too (the budget)
         self.stats.series.wait_for_lazy = False  # those ready (frame_added); flush: all
         self.timeline.set_count(len(self.frames), follow=self._follow)
         if self._follow:
@@ -164,8 +179,8 @@ class FrameDisplay(QObject):
         if force or now - self._stats_at >= STATS_INTERVAL_S:
             self._stats_timer.stop()
             self._stats_at = now
-            # the tab on screen now; at a run's end (force) every tab
-            self.stats.update_from(self.frames, all_tabs=force)
+            # the tab on screen (the others as they are shown)
+            self.stats.update_from(self.frames, all_tabs=False)
         elif not self._stats_timer.isActive():
             # the next redraw of the view updates them once due, in the same composition of
             # the window; this, if none comes (so that the last steps before a pause show)
@@ -241,9 +256,10 @@ class FrameDisplay(QObject):
         if self.shown_frame() is not None:
             self.show_frame(self._shown)
 
-    def clear(self) -> None:
+    def clear(self, run_starts: bool = False) -> None:
         """No run on screen: the plots, the timeline, the progress and the status bar's
-        step, t, rate and device emptied."""
+        step, t, rate and device emptied. `run_starts`: a run's frames follow (the
+        population's tiles then keep their own pace from now)."""
         self._shown, self._follow, self._dirty, self.paused = -1, True, False, False
         for label, text in ((self.step_label, NO_STEP), (self.t_label, NO_T),
                             (self.rate_label, NO_RATE), (self.device_label, NO_DEVICE),
@@ -252,7 +268,7 @@ class FrameDisplay(QObject):
         self.device_label.setToolTip("Where the sampler runs")
         self.stats.clear()
         if self.population is not None:
-            self.population.clear()
+            self.population.clear(run_starts)
         self.timeline.clear()
         self.progress.setUpdatesEnabled(False)  # reset() repaints at once (see draw_pending)
         self.progress.reset()  # no value: the bar shows no progress, no "0 %"

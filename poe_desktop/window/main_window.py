@@ -150,7 +150,7 @@ class MainWindow(QMainWindow):
         if not self.session.start(**self.resume.request(request), start_paused=start_paused,
                                   pause_after=pause_after):  # (a configuration's steering)
             return False
-        self.display.clear()
+        self.display.clear(run_starts=True)
         self.display.set_device(self.session.device)
         self.pause_action.setChecked(start_paused)
         self._update_controls()

@@ -5,6 +5,8 @@ and a tooltip on every control, the Experts and Reward panels that follow the ti
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QDockWidget
+
 from ..view.hint import ViewHint
 from .compare import install_compare
 from .compose_wiring import install_compose
@@ -64,6 +66,10 @@ def setup_window(window) -> None:
     install_compose(window)  # the Compose panel, its dock, View › Regions
     # the statistics read each run's settings (its steps, its ESS threshold) as it shows
     window.stats_panel.config_source = lambda: window.session.run_config
+    # each step's fidelity made with it while the plots show it (see FrameSource)
+    window.display.want_fidelity = window.session.want_fidelity
+    window.findChild(QDockWidget, "statsDock").visibilityChanged.connect(
+        window.session.want_fidelity)
     window.stats_panel.plotSaved.connect(
         lambda path: window.statusBar().showMessage(f"Saved {path}", 5000))
     window.stats_panel.problem.connect(window.report_problem)

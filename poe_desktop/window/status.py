@@ -98,9 +98,10 @@ class ElidedMessages(QObject):
             painter.drawText(message_rect(bar), Qt.AlignmentFlag.AlignLeading
                              | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine, shown)
         painter.end()
-        if shown != self.drawn:  # a part of the bar repainted: the rest shows the same text
+        if shown != self.drawn:
             self.drawn = shown
-            bar.update()
+            if not region.contains(message_rect(bar)):  # the rest of it shows the new text
+                bar.update()  # too (a second composition of the window: not when not needed)
         whole = bar.currentMessage()
         tip = whole if shown != " ".join(whole.split("\n")) else ""
         if tip != self.tip and bar.toolTip() in (self.tip, ""):  # never another's tooltip
