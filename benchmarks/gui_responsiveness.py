@@ -43,7 +43,7 @@ from poe_desktop.model import pacing
 
 # as the app's entry point runs (code from before this existed: its threads as they were)
 AVAILABLE_THREADS = getattr(pacing, "AVAILABLE_THREADS", None)
-ON_ONE_CORE = getattr(pacing, "gui_thread_on_one_core", contextlib.nullcontext)
+AS_THE_APP = getattr(pacing, "sampler_gets_the_cores", contextlib.nullcontext)
 
 TICK_MS = 10
 ORBIT_MS = 16  # 60 Hz, as a person dragging the camera
@@ -74,7 +74,7 @@ def headless_runs(steps: int, particles: int | None = None, points: int | None =
     def once() -> float:
         """On a thread of its own, as the app's sampler runs: a thread that ends takes its
         OpenMP team with it, so the process holds one team at a time, as the command
-        line's does (see pacing.gui_thread_on_one_core)."""
+        line's does (see pacing.sampler_gets_the_cores)."""
         rates: list[float] = []
         thread = threading.Thread(target=run, args=(rates,))
         thread.start()
@@ -261,7 +261,7 @@ if __name__ == "__main__":
     options = parse(sys.argv[1:])
     if options.eager_frames:
         eager_frames()
-    with ON_ONE_CORE():
+    with AS_THE_APP():
         code = main(options.steps, plain=not options.orbit_only, repeat=options.repeat,
                     particles=options.particles, points=options.points)
     sys.exit(code)

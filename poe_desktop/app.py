@@ -75,9 +75,9 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .model.pacing import gui_thread_on_one_core
+    from .model.pacing import sampler_gets_the_cores
 
-    with gui_thread_on_one_core():  # the sampler's thread gets the cores
+    with sampler_gets_the_cores():  # its torch threads and the GIL, before the GUI
         return _main(sys.argv[1:] if argv is None else argv)
 
 

@@ -113,12 +113,9 @@ def test_the_view_measures_its_redraws_and_a_costly_one_spaces_a_run_s_draws(
         drawn.append(getattr(display.shown_frame(), "index", None))
 
     view.painted.connect(record_drawn)
-    pace = window.findChild(QComboBox, "paceCombo")
-    pace.setCurrentText("30 steps/s")  # 12 steps in about 0.4 s
-    try:
+    try:  # as fast as it goes (a paced run draws each step: the next test)
         assert run_to_end(qtbot, window) == "completed"
     finally:
-        pace.setCurrentText("as fast as possible")
         view.painted.disconnect(record_drawn)
     assert len(window.frames) == 12  # the timeline keeps every step
     assert len(set(drawn)) <= 4  # while the run streamed in, stale frames were skipped
@@ -203,3 +200,20 @@ def test_a_redraw_due_just_before_the_run_ends_is_left_to_its_end(qtbot, window,
     assert tick(0.6) == len(frames) - 1
     display.set_paused(False)
     assert tick(0.3) == 0  # not due yet
+
+
+def test_a_paced_run_draws_each_of_its_steps(qtbot, window, monkeypatch):
+    """A paced run's sampler waits between its steps anyway: each step is drawn, however
+    much a redraw costs (the budget spaces the redraws of a run as fast as it goes)."""
+    display = window.display
+    monkeypatch.setattr(display.budget, "fastest", 0.5)  # as if a redraw cost 75 ms
+    shown = []
+    display.frameShown.connect(lambda f: f is not None and shown.append(f.index))
+    pace = window.findChild(QComboBox, "paceCombo")
+    pace.setCurrentText("5 steps/s")
+    try:
+        assert run_to_end(qtbot, window) == "completed"
+    finally:
+        pace.setCurrentText("as fast as possible")
+    window.show_newest()
+    assert sorted(set(shown)) == list(range(12))

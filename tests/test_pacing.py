@@ -1,5 +1,7 @@
 """The app's pacing, without Qt: recent rate, pace, thread choice."""
 
+import sys
+
 import pytest
 import torch
 
@@ -134,13 +136,18 @@ def test_the_app_s_gui_thread_computes_on_one_core_while_the_app_runs(monkeypatc
     import threading
 
     from poe_desktop import app
-    from poe_desktop.model.pacing import AVAILABLE_THREADS, gui_thread_on_one_core
+    from poe_desktop.model.pacing import (
+        AVAILABLE_THREADS,
+        GIL_SWITCH_S,
+        sampler_gets_the_cores,
+    )
 
-    before = torch.get_num_threads()
+    before, switch = torch.get_num_threads(), sys.getswitchinterval()
     seen = []
 
     def body(argv):
         seen.append(torch.get_num_threads())
+        assert sys.getswitchinterval() == GIL_SWITCH_S < switch
         other = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
         other.start()  # a thread that does not choose its own count gets one too
         other.join()
@@ -149,7 +156,8 @@ def test_the_app_s_gui_thread_computes_on_one_core_while_the_app_runs(monkeypatc
     monkeypatch.setattr(app, "_main", body)
     assert app.main([]) == 0
     assert seen == [1, 1] and torch.get_num_threads() == before
-    with gui_thread_on_one_core():
+    assert sys.getswitchinterval() == switch
+    with sampler_gets_the_cores():
         trial = ThreadTrial(("test-one-core",))  # the sampler's thread chooses its own
         assert torch.get_num_threads() == max(trial.candidates) == AVAILABLE_THREADS
     assert torch.get_num_threads() == before

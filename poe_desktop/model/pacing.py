@@ -5,6 +5,7 @@ and the tests drive it with their own clock."""
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,12 +17,13 @@ RATE_WINDOW_S = 2.0  # the status bar's steps/s is the average over this much re
 # its steps (issue 21: a default run has 16): each step is then shown for several frames
 MIN_RUN_SECONDS = 4.0
 # torch's thread count as the process starts: another thread's brief change of its own count
-# (frames._metrics, gui_thread_on_one_core) must not become the sampler's candidates
+# (frames._metrics, sampler_gets_the_cores) must not become the sampler's candidates
 AVAILABLE_THREADS = torch.get_num_threads()
+GIL_SWITCH_S = 0.001  # Python's default is 5 ms (sampler_gets_the_cores)
 
 
 @contextmanager
-def gui_thread_on_one_core() -> Iterator[None]:
+def sampler_gets_the_cores() -> Iterator[None]:
     """Meanwhile the calling thread (the GUI's) does its own torch work (loading the
     experts, the precision probe, x0_hat of a drawn step) on one thread, and so does any
     thread that does not choose its count (the sampler's does: ThreadTrial).
@@ -30,14 +32,18 @@ def gui_thread_on_one_core() -> Iterator[None]:
     process, and once the process holds more OpenMP threads than the machine has cores,
     libgomp has the sampler's team sleep between its parallel regions instead of spinning
     (about 1,000 sleeps a default run instead of 250 here, each a wake-up on a busy core).
+    And the GUI thread's Python lets go of the GIL after GIL_SWITCH_S when the sampler's
+    thread waits for it between two torch ops (its OpenMP threads idle meanwhile).
     The app's own entry points use it around their work (a choice for a whole process,
     as gui_gc's)."""
-    threads = torch.get_num_threads()
+    threads, switch = torch.get_num_threads(), sys.getswitchinterval()
     torch.set_num_threads(1)
+    sys.setswitchinterval(GIL_SWITCH_S)
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+        sys.setswitchinterval(switch)
 
 
 class RateMeter:

@@ -38,6 +38,7 @@ COST_TIP = ("What the run has spent on the experts so far: grouped expert calls 
             "evaluation of the product, every expert in it at once)")
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
 CATCH_UP_S = 0.3  # how long an update of the plots that is due waits for a redraw to join
+PACED_SHARE = 0.8  # a paced run redraws at most every 0.8 of its steps' period: each step
 
 
 class FrameDisplay(QObject):
@@ -60,6 +61,7 @@ class FrameDisplay(QObject):
         self.budget = DrawBudget()
         # told whether each step's fidelity is wanted with the step (RunSession.want_fidelity)
         self.want_fidelity: Callable[[bool], None] | None = None
+        self.pace: Callable[[], float | None] | None = None  # the run's steps/s at most
         view3d.painted.connect(self.budget.add)
         self._drawn_at = -math.inf  # when a streaming run's frame was last drawn
         self._stats_at = 0.0  # when the plots were last updated
@@ -111,9 +113,16 @@ class FrameDisplay(QObject):
     def _on_tick(self) -> None:
         """The newest frame, at most as often as the draw budget allows. A redraw due just
         before the run ends is left to its end (`flush`), which draws the last frame as soon."""
-        since, interval = time.perf_counter() - self._drawn_at, self.budget.interval()
+        since, interval = time.perf_counter() - self._drawn_at, self.draw_interval()
         if since >= interval and not (since < 2 * interval and self._ends_within(interval)):
             self.draw_pending()
+
+    def draw_interval(self) -> float:
+        """The least time between two redraws of a streaming run: the draw budget's, but a
+        paced run (the sampler waits between its steps anyway) draws each step."""
+        pace = self.pace() if self.pace is not None else None
+        interval = self.budget.interval()
+        return min(interval, PACED_SHARE / pace) if pace else interval
 
     def _ends_within(self, seconds: float) -> bool:
         """The newest frame expects the run to end within `seconds` at its recent rate."""
@@ -261,6 +270,8 @@ class FrameDisplay(QObject):
         step, t, rate and device emptied. `run_starts`: a run's frames follow (the
         population's tiles then keep their own pace from now)."""
         self._shown, self._follow, self._dirty, self.paused = -1, True, False, False
+        if run_starts:  # the window redraws now (what the run disables, the plots emptied):
+            self._drawn_at = time.perf_counter()  # the budget counts it as a frame's
         for label, text in ((self.step_label, NO_STEP), (self.t_label, NO_T),
                             (self.rate_label, NO_RATE), (self.device_label, NO_DEVICE),
                             (self.cost_label, NO_COST)):
