@@ -12,10 +12,14 @@ which is where a costly redraw of the plots shows. Needs a display (xvfb-run).
 
 A default run is short (16 steps since issue 21), so both sides are measured after a warm-up
 run (the first run of a process measures the precision and the thread count) and over
-`--repeat` runs (median): the command line's from its first step to its last, the app's
+`--repeat` pairs of runs: the command line's from its first step to its last, the app's
 from `run()` to the run's end. The two sides take turns, a run each (the window idle while
-the command line's runs), so that the machine's drift from minute to minute (this one's
-command-line rate moved between 28 and 46 steps/s) does not fall on one side.
+the command line's runs), and the app's share is the median over the pairs of its rate
+against the window-less run just before it, so that the machine's drift from minute to
+minute (this one's command-line rate moved between 28 and 46 steps/s; a hypervisor's steal)
+does not fall on one side. The window-less run has a thread of its own, with all the cores,
+as the app's sampler has; the process runs as the app's entry point runs it
+(`pacing.sampler_gets_the_cores`).
 
 It uses only what the app had before the plots were reworked (so that the same file
 measures the old code too): MainWindow, its run(), runFinished, view3d, the statsDock.

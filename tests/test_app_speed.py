@@ -217,3 +217,20 @@ def test_a_paced_run_draws_each_of_its_steps(qtbot, window, monkeypatch):
         pace.setCurrentText("as fast as possible")
     window.show_newest()
     assert sorted(set(shown)) == list(range(12))
+
+
+def test_a_run_slower_than_its_pace_keeps_the_draw_budget(qtbot, window, monkeypatch):
+    """A pace the sampler does not reach (a long run's "a run in 4 s or more") holds
+    nothing back: drawing each step would only slow it, so the budget spaces its draws."""
+    import dataclasses
+
+    assert run_to_end(qtbot, window) == "completed"
+    display, frames = window.display, window.frames
+    monkeypatch.setattr(display.budget, "interval", lambda: 0.5)
+    monkeypatch.setattr(display, "pace", lambda: 20.0)
+    frames[-1] = dataclasses.replace(frames[-1], steps_per_second=19.0)  # held back
+    assert display.draw_interval() == pytest.approx(0.8 / 20.0)
+    frames[-1] = dataclasses.replace(frames[-1], steps_per_second=12.0)  # the sampler's own
+    assert display.draw_interval() == 0.5
+    monkeypatch.setattr(display, "pace", lambda: None)  # as fast as it goes
+    assert display.draw_interval() == 0.5

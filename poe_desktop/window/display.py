@@ -39,6 +39,7 @@ COST_TIP = ("What the run has spent on the experts so far: grouped expert calls 
 STATS_INTERVAL_S = 0.5  # the plots redraw at most twice a second: they are the costly part
 CATCH_UP_S = 0.3  # how long an update of the plots that is due waits for a redraw to join
 PACED_SHARE = 0.8  # a paced run redraws at most every 0.8 of its steps' period: each step
+HELD_BACK = 0.9  # a run going at this share of its pace or more is held back by it
 
 
 class FrameDisplay(QObject):
@@ -79,7 +80,7 @@ class FrameDisplay(QObject):
         for label, widest in ((self.step_label, "step 9999 of 9999"), (self.t_label, "t 0.000"),
                               (self.rate_label, "999.9 steps/s · 9999 s left"),
                               (self.cost_label, "99999 expert calls"),
-                              (self.device_label, "device cuda:0 · 2 thread(s)")):
+                              (self.device_label, "device cuda:0 · choosing threads")):
             hold_size(label, widest)
         self.progress = QProgressBar()
         self.progress.setObjectName("runProgress")
@@ -119,10 +120,13 @@ class FrameDisplay(QObject):
 
     def draw_interval(self) -> float:
         """The least time between two redraws of a streaming run: the draw budget's, but a
-        paced run (the sampler waits between its steps anyway) draws each step."""
+        run its pace holds back (the sampler waits between its steps anyway: its recent
+        rate is the pace) draws each step."""
         pace = self.pace() if self.pace is not None else None
         interval = self.budget.interval()
-        return min(interval, PACED_SHARE / pace) if pace else interval
+        rate = self.frames[-1].steps_per_second if self.frames else 0.0
+        held_back = pace is not None and (rate >= HELD_BACK * pace or not rate)  # 0: unknown
+        return min(interval, PACED_SHARE / pace) if held_back else interval
 
     def _ends_within(self, seconds: float) -> bool:
         """The newest frame expects the run to end within `seconds` at its recent rate."""
