@@ -87,7 +87,7 @@ class DrawBudget:
     A redraw's cost is measured (`add`: seconds from the start of a step's redraw, its
     panels and plots first, to the window's frame on screen), not assumed: on a GPU it is
     a few milliseconds and the view keeps up with every step; with software OpenGL on two
-    cores a redraw (30-50 ms here) composes the whole window on the cores the sampler runs
+    cores a redraw (35-90 ms here) composes the whole window on the cores the sampler runs
     on. The interval is the smoothed cost over `share`, between `fastest` and `slowest`
     seconds."""
 

@@ -271,8 +271,8 @@ class FrameDisplay(QObject):
 
     def clear(self, run_starts: bool = False) -> None:
         """No run on screen: the plots, the timeline, the progress and the status bar's
-        step, t, rate and device emptied. `run_starts`: a run's frames follow (the
-        population's tiles then keep their own pace from now)."""
+        step, t, rate and device emptied. `run_starts`: a run's frames follow (its start
+        counts as a redraw, and the population's tiles keep their own pace from now)."""
         self._shown, self._follow, self._dirty, self.paused = -1, True, False, False
         if run_starts:  # the window redraws now (what the run disables, the plots emptied):
             self._drawn_at = time.perf_counter()  # the budget counts it as a frame's
