@@ -60,8 +60,6 @@ class FrameDisplay(QObject):
         self._follow = True  # the view follows the newest frame
         self._dirty = False
         self.budget = DrawBudget()
-        # told whether each step's fidelity is wanted with the step (RunSession.want_fidelity)
-        self.want_fidelity: Callable[[bool], None] | None = None
         self.pace: Callable[[], float | None] | None = None  # the run's steps/s at most
         view3d.painted.connect(self.budget.add)
         self._drawn_at = -math.inf  # when a streaming run's frame was last drawn
@@ -101,14 +99,12 @@ class FrameDisplay(QObject):
 
     def frame_added(self, frame: Frame | None = None) -> None:
         """A frame reached `frames`: drawn at the next tick. Its fidelity, which the plots
-        show, comes with it while they are on screen (`want_fidelity`, the sampler's thread
-        computes it); else it is computed now on a pool thread, not on this one when they
-        draw it (at 2048 points that takes about 0.1 s, a stall of the UI)."""
+        show, comes with it while they are on screen (the sampler's thread computes it:
+        RunSession.want_fidelity follows their dock); else it is computed now on a pool
+        thread, not on this one when they draw it (at 2048 points that takes about 0.1 s,
+        a stall of the UI)."""
         self._dirty = True
-        shown = self.stats.isVisible()
-        if self.want_fidelity is not None:
-            self.want_fidelity(shown)
-        if frame is not None and shown and not frame.metrics.done:
+        if frame is not None and self.stats.isVisible() and not frame.metrics.done:
             QThreadPool.globalInstance().start(frame.metrics.get)
 
     def _on_tick(self) -> None:

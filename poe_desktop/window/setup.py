@@ -67,7 +67,6 @@ def setup_window(window) -> None:
     # the statistics read each run's settings (its steps, its ESS threshold) as it shows
     window.stats_panel.config_source = lambda: window.session.run_config
     # each step's fidelity made with it while the plots show it (see FrameSource)
-    window.display.want_fidelity = window.session.want_fidelity
     window.display.pace = window.sampler_panel.pace_value  # a paced run draws every step
     window.findChild(QDockWidget, "statsDock").visibilityChanged.connect(
         window.session.want_fidelity)
